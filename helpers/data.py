@@ -1,0 +1,358 @@
+"""Datasets for the notebooks: MNIST, Fashion-MNIST and the 4-class table.
+
+The image loaders work offline: each one reads a local copy first (an
+argument, then an environment variable) and only falls back to Keras'
+download, so the notebooks and the tests run on machines with no internet.
+Every bad file raises an error that names the file and what is wrong with
+it, because "cannot reshape array" three calls deep helps nobody.
+
+The 4-class table (7 numeric features, 4 classes) stands in for the
+learner's own CSV: ``make_four_class`` generates it, ``load_tabular`` reads
+it or any other CSV with a header. ``python -m helpers.data`` rewrites
+``data/four_class.csv`` from the generator.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# The repository root is the parent of helpers/ in a checkout or an editable install.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FOUR_CLASS_CSV = REPO_ROOT / "data" / "four_class.csv"
+
+# Where `apt-get install -y dataset-fashion-mnist` puts the four .gz files.
+FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+MNIST_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+FASHION_MNIST_FILES = {
+    "x_train": "train-images-idx3-ubyte.gz",
+    "y_train": "train-labels-idx1-ubyte.gz",
+    "x_test": "t10k-images-idx3-ubyte.gz",
+    "y_test": "t10k-labels-idx1-ubyte.gz",
+}
+_IDX_MAGIC_LABELS = 0x00000801  # unsigned bytes, 1 dimension
+_IDX_MAGIC_IMAGES = 0x00000803  # unsigned bytes, 3 dimensions
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _check_split(path, images, labels, split: str):
+    """Validate one (images, labels) pair from ``path`` and return it as uint8 arrays."""
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"{path}: x_{split} has shape {images.shape}, expected (N, 28, 28)")
+    if images.dtype != np.uint8:
+        raise ValueError(f"{path}: x_{split} has dtype {images.dtype}, expected uint8")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(
+            f"{path}: y_{split} has shape {labels.shape}, expected ({len(images)},) "
+            f"to match x_{split}"
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{path}: y_{split} has dtype {labels.dtype}, expected integers")
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(
+            f"{path}: y_{split} holds values {labels.min()}..{labels.max()}, expected 0..9"
+        )
+    return images, labels.astype(np.uint8)
+
+
+def _read_mnist_npz(path):
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"MNIST file not found: {path}")
+    # An .npz is a zip of .npy files; a cut-off download loses the zip's directory.
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: not an .npz file (not a zip archive: truncated, or a .npy?)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            found = {name: npz[name] for name in MNIST_ARRAYS if name in npz.files}
+            names = list(npz.files)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as err:
+        # Object arrays land here too: loading them would need pickle, which can run code.
+        raise ValueError(f"{path}: corrupt or unreadable .npz ({err})") from err
+    missing = [name for name in MNIST_ARRAYS if name not in found]
+    if missing:
+        raise ValueError(f"{path}: missing arrays {missing} (it holds {names})")
+    train = _check_split(path, found["x_train"], found["y_train"], "train")
+    test = _check_split(path, found["x_test"], found["y_test"], "test")
+    return train, test
+
+
+def load_mnist(path=None):
+    """MNIST as ``((x_train, y_train), (x_test, y_test))``, like Keras' loader.
+
+    Reads ``path``, else the file named by ``$MNIST_NPZ``, else asks
+    ``keras.datasets.mnist.load_data()`` (its cache, or a download).
+    """
+    path = path or os.environ.get("MNIST_NPZ")
+    if path:
+        return _read_mnist_npz(path)
+    try:
+        import keras
+
+        return keras.datasets.mnist.load_data()
+    except Exception as err:  # Keras raises a bare Exception when the download fails
+        raise RuntimeError(
+            "Could not get MNIST from Keras (offline?). Pass path= or set MNIST_NPZ to a "
+            "copy of Keras' mnist.npz (arrays x_train, y_train, x_test, y_test), e.g. one "
+            "copied from ~/.keras/datasets/mnist.npz on a machine that has it."
+        ) from err
+
+
+def _read_idx(path, magic: int):
+    """Read one gzipped IDX file (the format of the original MNIST files)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Fashion-MNIST file not found: {path}")
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as err:
+        raise ValueError(f"{path}: not a readable gzip file ({err})") from err
+    if len(raw) < 4 or int.from_bytes(raw[:4], "big") != magic:
+        found = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+        raise ValueError(f"{path}: bad IDX magic number {found!r}, expected {magic:#010x}")
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: truncated IDX header")
+    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if len(raw) - header != int(np.prod(dims)):
+        raise ValueError(
+            f"{path}: IDX header says {dims} = {int(np.prod(dims))} bytes of data, "
+            f"file has {len(raw) - header}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def _read_fashion_dir(folder):
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"Fashion-MNIST folder not found: {folder}")
+    arrays = {}
+    for name, filename in FASHION_MNIST_FILES.items():
+        magic = _IDX_MAGIC_IMAGES if name.startswith("x") else _IDX_MAGIC_LABELS
+        arrays[name] = _read_idx(folder / filename, magic)
+    splits = []
+    for split in ("train", "test"):
+        x_name, y_name = "x_" + split, "y_" + split
+        # A shape mismatch involves both files, so the message names both.
+        source = f"{folder / FASHION_MNIST_FILES[x_name]} + {FASHION_MNIST_FILES[y_name]}"
+        splits.append(_check_split(source, arrays[x_name], arrays[y_name], split))
+    return tuple(splits)
+
+
+def load_fashion_mnist(path=None):
+    """Fashion-MNIST as ``((x_train, y_train), (x_test, y_test))``.
+
+    ``path`` is a folder holding the four official ``*-ubyte.gz`` files. Tried
+    in order: ``path``, ``$FASHION_MNIST_DIR``, ``FASHION_MNIST_SYSTEM_DIR``
+    (Debian's ``dataset-fashion-mnist``), then Keras' loader.
+    """
+    path = path or os.environ.get("FASHION_MNIST_DIR")
+    if path:
+        return _read_fashion_dir(path)
+    if FASHION_MNIST_SYSTEM_DIR.is_dir():
+        return _read_fashion_dir(FASHION_MNIST_SYSTEM_DIR)
+    try:
+        import keras
+
+        return keras.datasets.fashion_mnist.load_data()
+    except Exception as err:
+        files = ", ".join(FASHION_MNIST_FILES.values())
+        raise RuntimeError(
+            "Could not get Fashion-MNIST from Keras (offline?). Pass path= or set "
+            f"FASHION_MNIST_DIR to a folder holding {files}, or run "
+            f"`apt-get install -y dataset-fashion-mnist` (installs {FASHION_MNIST_SYSTEM_DIR})."
+        ) from err
+
+
+def subsample(x, y, n, seed=0):
+    """A random subset of ``n`` rows with about the class mix of ``y``.
+
+    Keeps smoke runs tiny without dropping a class by bad luck. Deterministic
+    for a seed; rows keep their original order; ``n=None`` or ``n >= len``
+    returns everything.
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+    if n is None or n >= len(y):
+        return x, y
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    rng = np.random.default_rng(seed)
+    # Spread each class's rows evenly over [0, 1) in random order; the n smallest
+    # keys then hold each class in proportion to its size.
+    key = np.empty(len(y))
+    for cls in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == cls))
+        key[rows] = (np.arange(len(rows)) + rng.random()) / len(rows)
+    keep = np.sort(np.argsort(key, kind="stable")[:n])
+    return x[keep], y[keep]
+
+
+def flatten_images(x):
+    """(N, 28, 28) uint8 images -> (N, 784) float32 in [0, 1], for dense models."""
+    x = np.asarray(x)
+    # Only uint8 is accepted: scaling images that were already scaled would squash them.
+    if x.dtype != np.uint8 or x.ndim < 2:
+        raise ValueError(f"expected uint8 images (N, H, W), got {x.dtype} {x.shape}")
+    return x.reshape(len(x), -1).astype(np.float32) / 255.0
+
+
+# --------------------------------------------------------------------------- 4-class table
+
+
+def make_four_class(n_samples=2000, seed=7):
+    """The 4-class table: 7 features ``x1..x7`` and an int ``label`` in 0..3.
+
+    Each row has a hidden 2-D point (u, v). Its class is ring x side: inside
+    or outside the unit circle, left or right of u = 0. The side is a linear
+    split, the ring is not, so a linear SVM tops out well below an RBF SVM.
+    The features mix u and v at very different scales (StandardScaler
+    matters), two are pure noise, and 3% of labels are flipped.
+    """
+    rng = np.random.default_rng(seed)
+    # The 0.3 shift makes "right" more common, so the classes are imbalanced.
+    u = rng.normal(0.3, 1.0, n_samples)
+    v = rng.normal(0.0, 1.0, n_samples)
+    outer = u**2 + v**2 >= 1.0
+    label = 2 * outer + (u > 0)  # 0 inner-left, 1 inner-right, 2 outer-left, 3 outer-right
+    flip = rng.random(n_samples) < 0.03
+    label[flip] = (label[flip] + rng.integers(1, 4, flip.sum())) % 4  # always a different class
+    features = {
+        "x1": u,
+        "x2": 10.0 * v,
+        "x3": 100.0 * (u + 0.5 * v) + rng.normal(0.0, 10.0, n_samples),
+        "x4": 0.1 * u * v + rng.normal(0.0, 0.01, n_samples),
+        "x5": np.sin(2.0 * u) + rng.normal(0.0, 0.05, n_samples),
+        "x6": rng.normal(0.0, 5.0, n_samples),
+        "x7": rng.uniform(0.0, 1000.0, n_samples),
+    }
+    frame = pd.DataFrame(features)
+    frame["label"] = label.astype(np.int64)
+    return frame
+
+
+def write_four_class_csv(path=FOUR_CLASS_CSV, n_samples=2000, seed=7):
+    """Write ``make_four_class(n_samples, seed)`` to ``path``, rounded to 4 decimals."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    make_four_class(n_samples, seed).round(4).to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def four_class_csv_path():
+    """Path of the shipped ``data/four_class.csv``; only a checkout has it."""
+    if not FOUR_CLASS_CSV.is_file():
+        raise FileNotFoundError(
+            f"{FOUR_CLASS_CSV} not found: the CSV ships with the repository, not with a "
+            "non-editable install. Use a checkout (pip install -e .) or regenerate it "
+            "with helpers.data.write_four_class_csv(path)."
+        )
+    return FOUR_CLASS_CSV
+
+
+@dataclass(frozen=True)
+class TabularData:
+    """A labelled table ready for a model: ``x`` float32 (n, d), ``y`` int64 in 0..K-1."""
+
+    x: np.ndarray
+    y: np.ndarray
+    feature_names: list
+    class_names: list  # the original label values; y == i means class_names[i]
+    label_column: str
+    path: str
+
+
+def load_tabular(csv_path, label_column=None, min_rows_per_class=2):
+    """Read a CSV with a header into ``TabularData``; the label defaults to the last column.
+
+    Labels may be ints or strings. Every problem (empty file, unknown label
+    column, text or missing features, too few classes or rows per class)
+    raises a ``ValueError`` naming the file, so a learner's own CSV fails
+    with a message they can act on.
+    """
+    path = Path(csv_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: file not found")
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError as err:
+        raise ValueError(f"{path}: file is empty") from err
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: could not parse as CSV ({err})") from err
+    if frame.empty:
+        raise ValueError(f"{path}: file is empty (a header but no data rows)")
+
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    label_column = columns[-1] if label_column is None else str(label_column)
+    if label_column not in columns:
+        raise ValueError(f"{path}: no label column {label_column!r}; columns are {columns}")
+    features = frame.drop(columns=label_column)
+    if features.shape[1] == 0:
+        raise ValueError(f"{path}: no feature columns besides the label {label_column!r}")
+
+    nan_counts = frame.isna().sum()
+    nan_counts = nan_counts[nan_counts > 0]
+    if len(nan_counts):
+        detail = ", ".join(f"{col!r} ({n})" for col, n in nan_counts.items())
+        raise ValueError(f"{path}: missing values in columns {detail}")
+    text = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+    if text:
+        raise ValueError(f"{path}: non-numeric feature columns {text}; encode them as numbers")
+    x = features.to_numpy(dtype=np.float32)
+    if not np.isfinite(x).all():
+        bad = [c for c in features.columns if not np.isfinite(features[c].to_numpy(float)).all()]
+        raise ValueError(f"{path}: infinite or too-large values in columns {bad}")
+
+    class_names, y, counts = np.unique(
+        frame[label_column].to_numpy(), return_inverse=True, return_counts=True
+    )
+    if len(class_names) < 2:
+        raise ValueError(
+            f"{path}: label column {label_column!r} has fewer than two classes "
+            f"({class_names.tolist()})"
+        )
+    small = [
+        (c, n) for c, n in zip(class_names.tolist(), counts.tolist()) if n < min_rows_per_class
+    ]
+    if small:
+        detail = ", ".join(f"class {c!r} has {n} row(s)" for c, n in small)
+        raise ValueError(f"{path}: {detail}; each class needs at least {min_rows_per_class}")
+    return TabularData(
+        x=x,
+        y=y.astype(np.int64),
+        feature_names=list(features.columns),
+        class_names=class_names.tolist(),
+        label_column=label_column,
+        path=str(path),
+    )
+
+
+def four_class_split(test_size=0.25, seed=0, csv_path=None):
+    """The 4-class table split stratified: ``(x_train, y_train), (x_test, y_test), data``."""
+    from sklearn.model_selection import train_test_split  # slow import, only needed here
+
+    data = load_tabular(csv_path or four_class_csv_path(), label_column="label")
+    x_train, x_test, y_train, y_test = train_test_split(
+        data.x, data.y, test_size=test_size, random_state=seed, stratify=data.y
+    )
+    return (x_train, y_train), (x_test, y_test), data
+
+
+if __name__ == "__main__":
+    written = write_four_class_csv()
+    counts = make_four_class()["label"].value_counts().sort_index()
+    print(f"wrote {written}: class counts {counts.to_dict()}")
