@@ -28,6 +28,10 @@ def _built(output_dim, d, **kwargs):
 def test_matches_legacy_tf_keras_layer(kernel):
     tf_keras = pytest.importorskip("tf_keras")
     x = _points(32, 6)
+    if kernel == "laplacian":
+        # Cauchy frequencies reach the hundreds; at cos(200) float32 rounding of the argument
+        # alone differs by ~1e-5 between matmul kernels. Smaller inputs keep the test about the layer.
+        x = x * 0.1
     np.random.seed(0)  # the legacy layer draws its Cauchy frequencies from NumPy's global state
     legacy = tf_keras.layers.experimental.RandomFourierFeatures(128, kernel_initializer=kernel, scale=2.5)
     legacy.build((None, 6))
