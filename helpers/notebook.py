@@ -1,0 +1,292 @@
+"""Small utilities every notebook uses: parameter checks, the device report, the results file.
+
+- ``require_int``, ``require_positive_int``, ``require_fraction``, ``require_file``, ``require_choice``,
+  ``require_bool``: stop a notebook at once with a ``ValueError`` that names the parameter.
+- ``require_tabular``: load the CSV parameter, errors naming ``data_path``/``label_column``.
+- ``smoke_size``: the full value, or a tiny one in smoke mode.
+- ``device_summary``: the Keras backend, the versions and the device, with a clear warning on CPU.
+- ``write_results``: the notebook's key figures as JSON, written atomically.
+- ``in_colab``: whether we run on Google Colab; ``quiet_logs``: mute TensorFlow's Python warnings.
+- ``keras_classifier``: SciKeras' ``KerasClassifier`` with one-hot targets, as hinge losses need.
+
+Nothing here imports TensorFlow at import time; backends are asked lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+NO_GPU_WARNING = (
+    "No GPU found: running on CPU. Everything here runs on a CPU; "
+    "the timings will be CPU timings."
+)
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def require_bool(name, value):
+    """``value`` must be True or False (papermill passes real booleans)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"Parameter `{name}` must be True or False. Received: {name}={value!r}")
+    return bool(value)
+
+
+def require_int(name, value, minimum=0):
+    """``value`` must be an int >= ``minimum`` (bools are refused: ``True`` is not a count)."""
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, np.integer))
+        or value < minimum
+    ):
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"Parameter `{name}` must be {kind}. Received: {name}={value!r}")
+    return int(value)
+
+
+def require_positive_int(name, value):
+    """``value`` must be an int >= 1, e.g. an epoch count or a batch size."""
+    return require_int(name, value, minimum=1)
+
+
+def require_fraction(name, value):
+    """``value`` must be a number strictly between 0 and 1 (e.g. a test-set share)."""
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not 0.0 < float(value) < 1.0
+    ):
+        raise ValueError(
+            f"Parameter `{name}` must be a number between 0 and 1 (exclusive). "
+            f"Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def require_file(name, path):
+    """``path`` must name an existing file; returns it as a ``Path``."""
+    if path is None or str(path) == "":
+        raise ValueError(f"Parameter `{name}` must be a path to a file. Received: {name}={path!r}")
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ValueError(
+            f"Parameter `{name}`: file not found: {path} (working directory {Path.cwd()})"
+        )
+    return path
+
+
+def require_choice(name, value, choices):
+    """``value`` must be one of ``choices``."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(
+            f"Parameter `{name}` must be one of {list(choices)}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def require_optional_path(name, path):
+    """``path`` is None or a string/Path where a file can be written (its folder must exist)."""
+    if path is None:
+        return None
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise ValueError(f"Parameter `{name}` must be None or a file path. Received: {name}={path!r}")
+    path = Path(path).expanduser()
+    if not path.parent.is_dir():
+        raise ValueError(f"Parameter `{name}`: folder {path.parent} does not exist")
+    return path
+
+
+def require_tabular(data_path, label_column=None):
+    """Load the CSV of parameter ``data_path`` with ``helpers.data.load_tabular``.
+
+    Any problem (missing file, unknown label column, text features, ...) becomes a
+    ``ValueError`` that names the parameters, so the notebook stops at its first cell.
+    """
+    from helpers.data import load_tabular
+
+    path = require_file("data_path", data_path)
+    if label_column is not None and not isinstance(label_column, (str, int)):
+        raise ValueError(
+            f"Parameter `label_column` must be None or a column name. Received: {label_column!r}"
+        )
+    try:
+        return load_tabular(path, label_column=label_column)
+    except ValueError as err:
+        raise ValueError(f"Parameters `data_path`/`label_column`: {err}") from None
+
+
+def smoke_size(full, smoke_value, smoke):
+    """``smoke_value`` in smoke mode, else ``full``: keeps the switch in one readable place."""
+    return smoke_value if smoke else full
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def in_colab():
+    """True when running inside Google Colab."""
+    return "google.colab" in sys.modules
+
+
+def _gpus(backend):
+    """Names of the accelerators the active Keras backend sees (imports it lazily)."""
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return [gpu.name for gpu in tf.config.list_physical_devices("GPU")]
+        if backend == "jax":
+            import jax
+
+            return [str(d) for d in jax.devices() if d.platform != "cpu"]
+        if backend == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+            return []
+    except Exception:  # a broken driver must not stop the lesson
+        return []
+    return []
+
+
+def quiet_logs():
+    """Silence TensorFlow's Python-side warnings (e.g. retracing notes during cross-validation)."""
+    import logging
+
+    for name in ("tensorflow", "absl"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def device_summary(file=None):
+    """Print the Keras backend, library versions and the device; return them as a dict.
+
+    Warns in one clear line when no GPU is found. Only the active backend is imported.
+    """
+    import keras
+    import sklearn
+
+    backend = keras.backend.backend()
+    info = {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": backend,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "cpu_count": os.cpu_count(),
+        "colab": in_colab(),
+    }
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
+    info["gpus"] = _gpus(backend)
+    lines = [
+        f"Python {info['python']} | Keras {info['keras']} (backend: {backend})"
+        + (f" | TensorFlow {info['tensorflow']}" if "tensorflow" in info else "")
+        + f" | scikit-learn {info['scikit-learn']} | NumPy {info['numpy']}",
+        f"CPU cores: {info['cpu_count']}" + (" | on Google Colab" if info["colab"] else ""),
+    ]
+    if info["gpus"]:
+        lines.append("GPU: " + ", ".join(info["gpus"]))
+    else:
+        lines.append(NO_GPU_WARNING)
+    print("\n".join(lines), file=file or sys.stdout)
+    return info
+
+
+# --------------------------------------------------------------------------- results
+
+
+def to_jsonable(value):
+    """Turn numpy scalars/arrays, tuples, Paths and dict keys into plain JSON types.
+
+    NaN and infinities become None (JSON has no such numbers).
+    """
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, os.PathLike):
+        return str(value)
+    if value is None or isinstance(value, (int, str)):
+        return value
+    raise TypeError(f"Cannot write {type(value).__name__} to JSON: {value!r}")
+
+
+def write_results(path, results):
+    """Write ``results`` as JSON to ``path`` (no-op when ``path`` is None); returns the path.
+
+    The file is written to a temporary name in the same folder and renamed, so a reader
+    never sees half a file.
+    """
+    if path is None:
+        return None
+    path = Path(path)
+    text = json.dumps(to_jsonable(results), indent=2, sort_keys=True) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------- scikit-learn bridge
+
+_ONE_HOT_CLASSIFIER = None
+
+
+def _one_hot_classifier_class():
+    """SciKeras' KerasClassifier, with targets always one-hot encoded.
+
+    SciKeras one-hot encodes only for ``categorical_crossentropy``; for any other loss it
+    passes class indices (n, 1), which a hinge loss on K outputs would silently broadcast.
+    """
+    global _ONE_HOT_CLASSIFIER
+    if _ONE_HOT_CLASSIFIER is None:
+        from scikeras.utils.transformers import ClassifierLabelEncoder
+        from scikeras.wrappers import KerasClassifier
+
+        class OneHotKerasClassifier(KerasClassifier):
+            """A ``KerasClassifier`` that trains on one-hot targets whatever the loss."""
+
+            @property
+            def target_encoder(self):
+                return ClassifierLabelEncoder(loss="categorical_crossentropy")
+
+        _ONE_HOT_CLASSIFIER = OneHotKerasClassifier
+    return _ONE_HOT_CLASSIFIER
+
+
+def keras_classifier(build_fn, **kwargs):
+    """A scikit-learn estimator around a ``helpers.models`` builder, via SciKeras.
+
+    ``kwargs`` go to ``KerasClassifier``: ``model__<arg>`` reach the builder, ``epochs``,
+    ``batch_size`` and ``verbose`` reach ``fit``. The estimator works in ``Pipeline``,
+    ``cross_val_score`` and ``GridSearchCV``.
+    """
+    kwargs.setdefault("verbose", 0)
+    return _one_hot_classifier_class()(model=build_fn, **kwargs)

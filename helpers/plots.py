@@ -1,0 +1,186 @@
+"""The figures the notebooks draw: one function per figure, each returning its ``Figure``.
+
+Nothing here calls ``plt.show()``: Jupyter shows a returned figure by itself, and scripts
+or tests (Agg backend) can save or inspect it. Every function takes an optional ``ax``
+where one panel makes sense, so figures can be combined.
+
+- ``hinge_losses``: 0-1, hinge and squared hinge loss against the margin y·f(x).
+- ``decision_boundaries``: several classifiers' boundaries over a 2-D data set.
+- ``kernel_error_vs_dim``: random-feature kernel error against D, with the 1/√D trend.
+- ``learning_curves``: loss and metrics per epoch from a Keras ``History`` (or a dict).
+- ``confusion``: a confusion-matrix heatmap.
+- ``accuracy_bars``: a bar chart of one score per model (optionally grouped), for benchmarks.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.lines import Line2D
+from sklearn.metrics import confusion_matrix
+
+from helpers.svm import as_labels
+
+_LINESTYLES = ("-", "--", ":", "-.")
+
+
+def _figure(ax, figsize):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        return fig, ax
+    return ax.figure, ax
+
+
+def predict_labels(model, x):
+    """Class labels from a callable, a scikit-learn estimator or a Keras model (scores → argmax)."""
+    if callable(model) and not hasattr(model, "predict"):
+        out = model(x)
+    elif type(model).__module__.startswith("keras"):
+        out = model.predict(x, verbose=0)
+    else:
+        out = model.predict(x)
+    return as_labels(np.asarray(out))
+
+
+def hinge_losses(margin_range=(-2.0, 3.0), ax=None):
+    """Zero-one, hinge and squared-hinge loss as functions of the margin m = y·f(x)."""
+    fig, ax = _figure(ax, (5.5, 3.5))
+    m = np.linspace(*margin_range, 400)
+    ax.plot(m, (m <= 0).astype(float), label="0-1 loss: [m ≤ 0]", color="grey")
+    ax.plot(m, np.maximum(0.0, 1.0 - m), label="hinge: max(0, 1 − m)")
+    ax.plot(m, np.maximum(0.0, 1.0 - m) ** 2, label="squared hinge: max(0, 1 − m)²", ls="--")
+    ax.axvline(1.0, color="black", lw=0.8, ls=":")
+    ax.set(xlabel="margin m = y·f(x)", ylabel="loss", ylim=(-0.1, 4.0), title="Hinge losses")
+    ax.legend(frameon=False)
+    return fig
+
+
+def decision_boundaries(models, x, y, ax=None, grid_points=200, padding=0.5, title=None):
+    """Draw every model's decision boundary over the same 2-D scatter of ``(x, y)``.
+
+    ``models`` maps a name to a classifier (callable returning labels or scores, a
+    scikit-learn estimator, or a Keras model). The first model's regions are shaded;
+    every model's boundaries are drawn as lines, one style per model, so disagreements
+    show up as lines that do not overlap.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"decision_boundaries needs 2-D inputs (n, 2). Received shape {x.shape}")
+    if not models:
+        raise ValueError("decision_boundaries needs at least one model")
+    fig, ax = _figure(ax, (6, 4.5))
+    lo, hi = x.min(axis=0) - padding, x.max(axis=0) + padding
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], grid_points), np.linspace(lo[1], hi[1], grid_points))
+    grid = np.c_[gx.ravel(), gy.ravel()].astype(np.float32)
+    classes = np.unique(y)
+    levels = np.arange(classes.min(), classes.max() + 2) - 0.5
+    handles = []
+    for i, (name, model) in enumerate(models.items()):
+        z = predict_labels(model, grid).reshape(gx.shape)
+        color = f"C{i}"
+        if i == 0:
+            ax.contourf(gx, gy, z, levels=levels, cmap="Pastel1", alpha=0.5)
+        ax.contour(gx, gy, z, levels=levels[1:-1], colors=[color], linewidths=2,
+                   linestyles=_LINESTYLES[i % len(_LINESTYLES)])
+        handles.append(Line2D([], [], color=color, lw=2, ls=_LINESTYLES[i % len(_LINESTYLES)], label=name))
+    ax.scatter(x[:, 0], x[:, 1], c=np.asarray(y), cmap="Set1", s=12, edgecolors="k", linewidths=0.3)
+    ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), xlabel="$x_1$", ylabel="$x_2$")
+    if title:
+        ax.set_title(title)
+    ax.legend(handles=handles, loc="best", frameon=True)
+    return fig
+
+
+def kernel_error_vs_dim(dims, errors, ax=None, label="RFF kernel error", ylabel=None):
+    """Kernel approximation error against the number of random features D (log-log).
+
+    A dashed line shows the c/√D trend the Monte-Carlo argument predicts, anchored at
+    the first point.
+    """
+    dims, errors = np.asarray(dims, dtype=float), np.asarray(errors, dtype=float)
+    if dims.shape != errors.shape or dims.size == 0:
+        raise ValueError(f"dims and errors must have the same non-zero length: {dims.shape} vs {errors.shape}")
+    fig, ax = _figure(ax, (5.5, 3.8))
+    ax.loglog(dims, errors, "o-", label=label)
+    ax.loglog(dims, errors[0] * np.sqrt(dims[0] / dims), "k--", lw=1, label=r"$\propto 1/\sqrt{D}$")
+    ax.set(xlabel="number of random features D", ylabel=ylabel or "error", title="Kernel approximation error")
+    ax.legend(frameon=False)
+    return fig
+
+
+def _history_frame(history):
+    data = getattr(history, "history", history)
+    if not isinstance(data, dict) or not data:
+        raise ValueError("learning_curves needs a Keras History or a non-empty dict of lists")
+    rows = []
+    for key, values in data.items():
+        split = "validation" if key.startswith("val_") else "training"
+        metric = key[4:] if key.startswith("val_") else key
+        rows += [{"epoch": e + 1, "metric": metric, "split": split, "value": float(v)}
+                 for e, v in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def learning_curves(history, metrics=None):
+    """One panel per metric (loss, acc, ...), training and validation curves per epoch.
+
+    ``history`` is a Keras ``History`` or its ``.history`` dict (e.g. several runs
+    merged by the caller). ``metrics`` picks and orders the panels (default: all).
+    """
+    frame = _history_frame(history)
+    names = list(dict.fromkeys(frame["metric"])) if metrics is None else list(metrics)
+    unknown = set(names) - set(frame["metric"])
+    if unknown:
+        raise ValueError(f"Unknown metrics {sorted(unknown)}; history has {sorted(set(frame['metric']))}")
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        part = frame[frame["metric"] == name]
+        sns.lineplot(data=part, x="epoch", y="value", hue="split", marker="o", ax=ax)
+        ax.set(title=name, ylabel=name)
+    fig.tight_layout()
+    return fig
+
+
+def confusion(y_true, y_pred, class_names=None, normalize=None, ax=None, title=None):
+    """Confusion-matrix heatmap (rows: true class, columns: predicted class).
+
+    ``normalize`` is passed to scikit-learn: None (counts), "true", "pred" or "all".
+    """
+    y_true, y_pred = np.asarray(y_true), as_labels(np.asarray(y_pred))
+    labels = np.unique(np.concatenate([y_true, y_pred])) if class_names is None else np.arange(len(class_names))
+    matrix = confusion_matrix(y_true, y_pred, labels=labels, normalize=normalize)
+    names = [str(c) for c in (class_names if class_names is not None else labels)]
+    fig, ax = _figure(ax, (1.2 * len(names) + 2.5, 1.0 * len(names) + 1.8))
+    sns.heatmap(matrix, annot=True, fmt="d" if normalize is None else ".2f", cmap="Blues",
+                xticklabels=names, yticklabels=names, cbar=False, ax=ax)
+    ax.set(xlabel="predicted", ylabel="true", title=title or "Confusion matrix")
+    return fig
+
+
+def accuracy_bars(table, x="model", y="test_accuracy", hue=None, ax=None, chance=None, title=None):
+    """Bar chart of one score per model, values written on the bars.
+
+    ``table`` is a ``pandas.DataFrame`` (columns ``x``, ``y`` and optionally ``hue``, e.g.
+    a data set or a device in a benchmark) or a dict ``{model: score}``. ``chance`` draws
+    a dotted line at the chance level.
+    """
+    if isinstance(table, dict):
+        table = pd.DataFrame({x: list(table), y: list(table.values())})
+    missing = {c for c in (x, y, hue) if c is not None} - set(table.columns)
+    if missing:
+        raise ValueError(f"accuracy_bars: columns {sorted(missing)} not in the table {list(table.columns)}")
+    fig, ax = _figure(ax, (max(5.0, 1.3 * table[x].nunique() + 2), 3.6))
+    sns.barplot(data=table, x=x, y=y, hue=hue, ax=ax)
+    for container in ax.containers:
+        ax.bar_label(container, fmt="%.3f", fontsize=8, padding=2)
+    if chance is not None:
+        ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
+    top = float(np.nanmax(table[y])) if len(table) else 1.0
+    ax.set(ylim=(0, max(1.0, top) * 1.12), ylabel=y.replace("_", " "), xlabel="", title=title)
+    ax.tick_params(axis="x", rotation=20)
+    if hue is not None or chance is not None:
+        ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig

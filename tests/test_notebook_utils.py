@@ -1,0 +1,122 @@
+"""helpers.notebook: parameter checks, the device report, atomic JSON results, the SciKeras bridge."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from helpers import notebook
+
+
+@pytest.mark.parametrize("value", [0, -3, 1.5, "10", True, None])
+def test_require_positive_int_names_the_parameter(value):
+    with pytest.raises(ValueError, match="`epochs`"):
+        notebook.require_positive_int("epochs", value)
+
+
+def test_require_positive_int_accepts_numpy_ints():
+    assert notebook.require_positive_int("n", np.int64(3)) == 3
+
+
+@pytest.mark.parametrize("value", [0, 1, -0.1, "0.2", None])
+def test_require_fraction(value):
+    with pytest.raises(ValueError, match="test_size"):
+        notebook.require_fraction("test_size", value)
+    assert notebook.require_fraction("test_size", 0.25) == 0.25
+
+
+def test_require_file(tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_text("x\n1\n")
+    assert notebook.require_file("data_path", str(f)) == f
+    with pytest.raises(ValueError, match="data_path.*not found"):
+        notebook.require_file("data_path", tmp_path / "missing.csv")
+    with pytest.raises(ValueError, match="data_path"):
+        notebook.require_file("data_path", None)
+
+
+def test_require_choice_and_bool():
+    assert notebook.require_choice("loss", "hinge", ["hinge", "squared_hinge"]) == "hinge"
+    with pytest.raises(ValueError, match="`loss`.*hinge"):
+        notebook.require_choice("loss", "hingee", ["hinge", "squared_hinge"])
+    assert notebook.require_bool("smoke", np.bool_(True)) is True
+    with pytest.raises(ValueError, match="smoke"):
+        notebook.require_bool("smoke", "yes")
+
+
+def test_require_optional_path(tmp_path):
+    assert notebook.require_optional_path("results_path", None) is None
+    assert notebook.require_optional_path("results_path", str(tmp_path / "r.json")) == tmp_path / "r.json"
+    with pytest.raises(ValueError, match="results_path"):
+        notebook.require_optional_path("results_path", tmp_path / "nope" / "r.json")
+
+
+def test_smoke_size():
+    assert notebook.smoke_size(10_000, 500, smoke=True) == 500
+    assert notebook.smoke_size(10_000, 500, smoke=False) == 10_000
+
+
+def test_write_results_converts_numpy_and_is_atomic(tmp_path):
+    path = tmp_path / "r.json"
+    assert notebook.write_results(None, {"a": 1}) is None
+    notebook.write_results(path, {"acc": np.float32(0.5), "n": np.int64(3), "v": np.arange(2),
+                                  "nan": float("nan"), "t": (1, 2), 3: True})
+    assert json.loads(path.read_text()) == {"acc": 0.5, "n": 3, "v": [0, 1], "nan": None, "t": [1, 2], "3": True}
+    assert os.listdir(tmp_path) == ["r.json"]  # no temporary file left behind
+
+
+def test_write_results_leaves_the_old_file_when_conversion_fails(tmp_path):
+    path = tmp_path / "r.json"
+    notebook.write_results(path, {"ok": 1})
+    with pytest.raises(TypeError):
+        notebook.write_results(path, {"bad": object()})
+    assert json.loads(path.read_text()) == {"ok": 1}
+    assert os.listdir(tmp_path) == ["r.json"]
+
+
+def test_device_summary_prints_backend_and_cpu_warning(capsys):
+    info = notebook.device_summary()
+    out = capsys.readouterr().out
+    assert info["backend"] in out and info["keras"] in out
+    if not info["gpus"]:
+        assert notebook.NO_GPU_WARNING in out
+
+
+def test_in_colab_is_false_here():
+    assert notebook.in_colab() is False
+
+
+def test_keras_classifier_trains_on_one_hot_targets_in_a_grid_search():
+    pytest.importorskip("scikeras")
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    from helpers import models
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 2)).astype("float32")
+    y = np.where(x[:, 0] > 0, 2, 0) + (x[:, 1] > 0)  # 4 classes, linearly separable
+    clf = notebook.keras_classifier(models.build_linear_svm, model__input_dim=2, model__n_classes=4,
+                                    model__learning_rate=0.05, model__seed=0, epochs=30, batch_size=32)
+    clone(clf)
+    search = GridSearchCV(clf, {"model__l2": [1e-4, 1e-2]}, cv=2).fit(x, y)
+    assert search.best_score_ > 0.8
+    assert set(search.predict(x)) <= {0, 1, 2, 3}
+
+
+def test_require_int_allows_zero_seed_but_not_negative():
+    assert notebook.require_int("seed", 0) == 0
+    with pytest.raises(ValueError, match="`seed` must be an integer >= 0"):
+        notebook.require_int("seed", -1)
+
+
+def test_require_tabular_names_the_parameters(tmp_path):
+    csv = tmp_path / "t.csv"
+    csv.write_text("a,b,target\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n")
+    table = notebook.require_tabular(csv, "target")
+    assert table.x.shape == (4, 2) and list(table.class_names) == ["x", "y"]
+    with pytest.raises(ValueError, match="label_column.*no label column 'nope'"):
+        notebook.require_tabular(csv, "nope")
+    with pytest.raises(ValueError, match="data_path"):
+        notebook.require_tabular(tmp_path / "missing.csv")

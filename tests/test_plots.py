@@ -1,0 +1,117 @@
+"""Each figure function returns a Figure with the expected panels and artists, on tiny data."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from sklearn.svm import SVC  # noqa: E402
+
+from helpers import plots  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _toy(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2)).astype("float32")
+    return x, (x[:, 0] + x[:, 1] > 0).astype(int)
+
+
+def test_hinge_losses_draws_three_curves():
+    fig = plots.hinge_losses()
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    assert len(fig.axes[0].get_lines()) == 4  # three losses and the margin line at m = 1
+
+
+def test_decision_boundaries_one_legend_entry_per_model():
+    x, y = _toy()
+    svc = SVC(kernel="linear").fit(x, y)
+    fig = plots.decision_boundaries(
+        {"sklearn": svc, "callable": lambda g: (g[:, 0] > 0).astype(int), "scores": lambda g: np.c_[-g[:, 0], g[:, 0]]},
+        x, y, grid_points=30,
+    )
+    ax = fig.axes[0]
+    assert len(ax.get_legend().get_texts()) == 3
+    assert len(ax.collections) >= 4  # filled regions, three boundaries, the scatter
+
+
+def test_decision_boundaries_rejects_non_2d_inputs():
+    with pytest.raises(ValueError, match="2-D"):
+        plots.decision_boundaries({"m": lambda g: g[:, 0] > 0}, np.zeros((5, 3)), np.zeros(5))
+
+
+def test_decision_boundaries_accepts_a_keras_model():
+    keras = pytest.importorskip("keras")
+    from helpers import models
+
+    x, y = _toy()
+    model = models.build_linear_svm(2, 2, seed=0)
+    fig = plots.decision_boundaries({"keras": model}, x, y, grid_points=20)
+    assert isinstance(fig, Figure)
+    assert keras.__version__
+
+
+def test_kernel_error_vs_dim_has_data_and_trend():
+    fig = plots.kernel_error_vs_dim([16, 64, 256], [0.2, 0.1, 0.05])
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 2
+    np.testing.assert_allclose(lines[1].get_ydata(), [0.2, 0.1, 0.05])  # the 1/√D reference
+
+
+def test_kernel_error_vs_dim_checks_lengths():
+    with pytest.raises(ValueError):
+        plots.kernel_error_vs_dim([1, 2], [0.1])
+
+
+def test_learning_curves_one_panel_per_metric():
+    history = {"loss": [1.0, 0.5], "acc": [0.5, 0.8], "val_loss": [1.1, 0.7], "val_acc": [0.4, 0.7]}
+    fig = plots.learning_curves(history)
+    assert len(fig.axes) == 2
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "acc"]
+    assert all(len(ax.get_lines()) >= 2 for ax in fig.axes)  # training and validation
+
+
+def test_learning_curves_accepts_a_history_object_and_picks_metrics():
+    class History:
+        history = {"loss": [1.0, 0.5, 0.4], "acc": [0.2, 0.3, 0.4]}
+
+    fig = plots.learning_curves(History(), metrics=["acc"])
+    assert len(fig.axes) == 1
+    with pytest.raises(ValueError, match="Unknown metrics"):
+        plots.learning_curves(History(), metrics=["auc"])
+
+
+def test_confusion_heatmap_annotates_every_cell():
+    fig = plots.confusion([0, 1, 2, 2], [0, 2, 2, 2], class_names=["a", "b", "c"])
+    ax = fig.axes[0]
+    assert len(ax.texts) == 9
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert ax.texts[8].get_text() == "2"  # true c, predicted c
+
+
+def test_confusion_accepts_scores():
+    fig = plots.confusion([0, 1], np.array([[0.9, 0.1], [0.2, 0.8]]), normalize="true")
+    assert [t.get_text() for t in fig.axes[0].texts] == ["1.00", "0.00", "0.00", "1.00"]
+
+
+def test_accuracy_bars_from_dict_and_grouped_table():
+    fig = plots.accuracy_bars({"svc": 0.9, "quasi": 0.85, "linear": 0.6}, chance=0.25)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 3
+    assert len(ax.texts) == 3
+    table = pd.DataFrame(
+        {"model": ["a", "b", "a", "b"], "device": ["cpu", "cpu", "gpu", "gpu"], "test_accuracy": [0.1, 0.2, 0.3, 0.4]}
+    )
+    fig = plots.accuracy_bars(table, hue="device")
+    assert len([p for p in fig.axes[0].patches if p.get_height() > 0]) == 4
+    with pytest.raises(ValueError, match="columns"):
+        plots.accuracy_bars(table, y="seconds")
