@@ -253,14 +253,21 @@ def write_four_class_csv(path=FOUR_CLASS_CSV, n_samples=2000, seed=7):
 
 
 def four_class_csv_path():
-    """Path of the shipped ``data/four_class.csv``; only a checkout has it."""
-    if not FOUR_CLASS_CSV.is_file():
-        raise FileNotFoundError(
-            f"{FOUR_CLASS_CSV} not found: the CSV ships with the repository, not with a "
-            "non-editable install. Use a checkout (pip install -e .) or regenerate it "
-            "with helpers.data.write_four_class_csv(path)."
-        )
-    return FOUR_CLASS_CSV
+    """Path of the shipped ``data/four_class.csv``.
+
+    A checkout (or editable install) has it beside ``helpers/``. A non-editable install
+    (Colab's cell installs the clone that way) does not, so the working folder and its
+    parents are searched next: a notebook running in the clone's ``notebooks/`` finds it.
+    """
+    candidates = [FOUR_CLASS_CSV] + [folder / "data" / "four_class.csv" for folder in (Path.cwd(), *Path.cwd().parents)]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"{FOUR_CLASS_CSV} not found, nor data/four_class.csv in {Path.cwd()} or its parents: "
+        "the CSV ships with the repository. Run from a checkout, or regenerate it with "
+        "helpers.data.write_four_class_csv(path)."
+    )
 
 
 @dataclass(frozen=True)
