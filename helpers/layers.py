@@ -173,3 +173,40 @@ def feature_kernel(features_x, features_y):
     """Approximate kernel matrix (2/D)·φ(X)φ(Y)ᵀ from two batches of RFF outputs."""
     dim = ops.shape(features_x)[-1]
     return ops.matmul(features_x, ops.transpose(features_y)) * (2.0 / dim)
+
+
+@keras.saving.register_keras_serializable(package="helpers")
+class RandomFourierFeaturesSinCos(RandomFourierFeatures):
+    """Maps x to ``[cos(x @ W / scale), sin(x @ W / scale)]``: paired random Fourier features.
+
+    Same constructor, same kernels and same ``(2/D) φ(x)·φ(y)`` kernel estimate as
+    :class:`RandomFourierFeatures`, but it draws ``output_dim // 2`` frequencies and returns
+    a cosine and a sine of each instead of ``output_dim`` phase-shifted cosines. Since
+    ``cos a cos b + sin a sin b = cos(a - b)``, each pair gives the kernel's Fourier term
+    exactly, with no random phase: a lower-variance kernel estimate, and half the matrix
+    product of the cosine layer for the same number of features (so twice as fast to
+    predict). ``output_dim`` must be even. The layer keeps the parent's weights (the bias
+    is created for a uniform weight layout but unused).
+    """
+
+    def __init__(self, output_dim, *args, **kwargs):
+        if isinstance(output_dim, int) and not isinstance(output_dim, bool) and output_dim % 2:
+            raise ValueError(
+                f"`output_dim` should be even (cos and sin pairs). Received: output_dim={output_dim!r}"
+            )
+        super().__init__(output_dim, *args, **kwargs)
+
+    def build(self, input_shape):
+        # The parent builds W with output_dim columns; the pairs need only half of them.
+        full = self.output_dim
+        self.output_dim = full // 2
+        try:
+            super().build(input_shape)
+        finally:
+            self.output_dim = full
+
+    def call(self, inputs):
+        inputs = ops.cast(inputs, "float32")
+        kernel = (1.0 / self.kernel_scale) * self.unscaled_kernel
+        projection = ops.matmul(inputs, kernel)
+        return ops.concatenate([ops.cos(projection), ops.sin(projection)], axis=-1)

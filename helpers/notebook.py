@@ -235,12 +235,14 @@ def to_jsonable(value):
 def write_results(path, results):
     """Write ``results`` as JSON to ``path`` (no-op when ``path`` is None); returns the path.
 
-    The file is written to a temporary name in the same folder and renamed, so a reader
-    never sees half a file.
+    ``peak_rss_mb``, the kernel's peak resident memory so far, is added: it is the figure
+    that says whether a notebook fits Binder's 2 GB. The file is written to a temporary
+    name in the same folder and renamed, so a reader never sees half a file.
     """
     if path is None:
         return None
     path = Path(path)
+    results = {**results, "peak_rss_mb": peak_rss_mb()}
     text = json.dumps(to_jsonable(results), indent=2, sort_keys=True) + "\n"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -252,6 +254,14 @@ def write_results(path, results):
             os.unlink(tmp)
         raise
     return path
+
+
+def peak_rss_mb():
+    """This process' peak resident memory in MB (Linux reports ru_maxrss in KiB, macOS in bytes)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
 
 
 # --------------------------------------------------------------------------- scikit-learn bridge

@@ -1,0 +1,141 @@
+"""The benchmark harness on tiny data: complete, sane records; valid JSON; clear errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import bench
+
+
+@pytest.fixture(scope="module")
+def four_class_records():
+    return bench.run_benchmark(
+        datasets=("four_class",), n_train=200, n_test=200, epochs=2, verbose=False
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist(tmp_path_factory):
+    """A learnable MNIST look-alike in Keras' npz layout: each digit is a bright square."""
+    rng = np.random.default_rng(0)
+
+    def images(n):
+        labels = np.arange(n) % 10
+        x = rng.integers(0, 60, size=(n, 28, 28))
+        for i, label in enumerate(labels):
+            row, col = divmod(int(label), 5)
+            x[i, 4 + 10 * row : 12 + 10 * row, 1 + 5 * col : 6 + 5 * col] += 180
+        return x.astype(np.uint8), labels.astype(np.uint8)
+
+    (x_train, y_train), (x_test, y_test) = images(300), images(100)
+    path = tmp_path_factory.mktemp("mnist") / "mnist.npz"
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+def _check_record(record):
+    assert set(bench.RECORD_KEYS) <= set(record)
+    assert record["backend"] and record["device"]
+    assert record["fit_seconds"] > 0 and record["predict_seconds"] > 0
+    assert 0.0 <= record["test_accuracy"] <= 1.0
+    assert 0.0 <= record["agreement_with_svc"] <= 1.0
+    assert record["peak_rss_mb"] > 0 and record["load_seconds"] >= 0
+    assert record["trainable_params"] > 0
+    if record["approach"].startswith("sklearn"):
+        assert record["epochs"] is None and record["seconds_per_epoch"] is None
+    else:
+        assert record["epochs"] >= 1 and record["seconds_per_epoch"] > 0
+
+
+def test_four_class_records_are_complete_and_sane(four_class_records):
+    records = {r["approach"]: r for r in four_class_records}
+    assert list(records) == list(bench.APPROACHES)
+    for record in four_class_records:
+        _check_record(record)
+        assert record["dataset"] == "four_class" and record["n_test"] == 200
+    assert records["sklearn_svc"]["agreement_with_svc"] == 1.0
+    # The validation_split of the keras.io recipe holds back 20% of the rows.
+    assert records["seed_quasi_svm"]["n_train"] == 160 and records["quasi_svm"]["n_train"] == 200
+    # 4 classes: chance is about 0.25-0.35; the RBF models must clearly beat it.
+    assert records["sklearn_svc"]["test_accuracy"] > 0.7
+    assert records["quasi_svm"]["test_accuracy"] > 0.5
+    quasi = records["quasi_svm"]
+    assert quasi["feature_seconds"] > 0 and quasi["fit_seconds"] >= quasi["feature_seconds"]
+    assert len(quasi["test_accuracy_curve"]) == quasi["epochs"] == 2
+    counts = {
+        "seed_quasi_svm": 4096 * 4 + 4,
+        "quasi_svm": 8192 * 4 + 4,
+        "linear_svm": 7 * 4 + 4,
+        "deep_hinge": 7 * 128 + 128 + 128 * 64 + 64 + 64 * 32 + 32 + 32 * 16 + 16 + 16 * 4 + 4,
+    }
+    for approach, count in counts.items():
+        assert records[approach]["trainable_params"] == count
+
+
+def test_records_table(four_class_records):
+    table = bench.records_table(four_class_records)
+    assert isinstance(table, pd.DataFrame) and len(table) == len(bench.APPROACHES)
+    assert list(table.columns[:3]) == ["dataset", "approach", "n_train"]
+
+
+def test_mnist_from_a_tiny_npz(tiny_mnist):
+    records = bench.run_benchmark(
+        datasets=("mnist",), approaches=("seed_quasi_svm", "quasi_svm", "sklearn_svc"),
+        mnist_path=str(tiny_mnist), epochs=2, verbose=False,
+    )
+    by = {r["approach"]: r for r in records}
+    for record in records:
+        _check_record(record)
+        assert record["n_test"] == 100 and record["n_features"] == 784
+    assert by["seed_quasi_svm"]["trainable_params"] == 40_970  # the keras.io recipe's count
+    assert by["quasi_svm"]["trainable_params"] == 8192 * 10 + 10
+    assert by["sklearn_svc"]["test_accuracy"] > 0.9
+    assert by["quasi_svm"]["test_accuracy"] > 0.5  # chance is 0.1
+    assert by["quasi_svm"]["seed_accuracy_source"] == "seed_quasi_svm in this run"
+
+
+def test_cli_writes_valid_json(tmp_path, capsys):
+    out = tmp_path / "sub" / "records.json"
+    bench.main(
+        ["--datasets", "four_class", "--approaches", "quasi_svm,sklearn_linear_svc",
+         "--n-train", "200", "--epochs", "1", "--output-dim", "256", "--out", str(out)]
+    )
+    records = json.loads(out.read_text())
+    assert [r["approach"] for r in records] == ["quasi_svm", "sklearn_linear_svc"]
+    assert records[0]["params"]["output_dim"] == 256 and records[0]["agreement_with_svc"] is None
+    assert "quasi_svm" in capsys.readouterr().out  # the table
+
+
+@pytest.mark.parametrize(
+    "kwargs, option",
+    [
+        (dict(datasets=("cifar",)), "dataset"),
+        (dict(approaches=("quasi_svn",)), "approach"),
+        (dict(epochs=0), "epochs"),
+        (dict(batch_size=-1), "batch_size"),
+    ],
+)
+def test_bad_options_raise_value_error(kwargs, option):
+    with pytest.raises(ValueError, match=option):
+        bench.run_benchmark(**kwargs, verbose=False)
+
+
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["--epochs", "0"], "--epochs"),
+        (["--approaches", "svm"], "--approaches"),
+        (["--datasets", "cifar"], "--datasets"),
+        (["--scale", "-1"], "--scale"),
+    ],
+)
+def test_bad_cli_options_name_the_option(argv, option, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(argv)
+    assert option in capsys.readouterr().err
+
+
+def test_device_name_is_a_string():
+    assert isinstance(bench.device_name(), str) and bench.device_name()
