@@ -10,6 +10,9 @@ where one panel makes sense, so figures can be combined.
 - ``learning_curves``: loss and metrics per epoch from a Keras ``History`` (or a dict).
 - ``confusion``: a confusion-matrix heatmap.
 - ``accuracy_bars``: a bar chart of one score per model (optionally grouped), for benchmarks.
+- ``parameter_sweep``: a score against one parameter, one line per value of another.
+- ``accuracy_over_time``: test accuracy against training seconds, with reference points.
+- ``timing_bars``: fit and predict seconds per model (log scale), side by side.
 """
 
 from __future__ import annotations
@@ -182,5 +185,84 @@ def accuracy_bars(table, x="model", y="test_accuracy", hue=None, ax=None, chance
     ax.tick_params(axis="x", rotation=20)
     if hue is not None or chance is not None:
         ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def parameter_sweep(table, x, y="test_accuracy", hue=None, logx=True, ax=None, title=None):
+    """A score against one parameter (``x``), one line per value of another (``hue``).
+
+    ``table`` is a ``pandas.DataFrame`` or a list of dicts (e.g. one per trained model).
+    ``logx`` puts ``x`` on a log axis, as suits widths and sizes like an RFF ``scale``.
+    """
+    table = pd.DataFrame(table)
+    missing = {c for c in (x, y, hue) if c is not None} - set(table.columns)
+    if missing or table.empty:
+        raise ValueError(f"parameter_sweep: columns {sorted(missing)} not in the table {list(table.columns)}"
+                         if missing else "parameter_sweep: the table is empty")
+    fig, ax = _figure(ax, (5.5, 3.6))
+    palette = "tab10" if hue is not None else None
+    sns.lineplot(data=table, x=x, y=y, hue=hue, style=hue, markers=True, dashes=False,
+                 palette=palette, ax=ax)
+    if logx:
+        ax.set_xscale("log")
+        values = np.sort(table[x].unique())
+        ax.set_xticks(values, [f"{v:g}" for v in values])
+        ax.minorticks_off()
+    ax.set(xlabel=x.replace("_", " "), ylabel=y.replace("_", " "), title=title)
+    if hue is not None:
+        ax.legend(title=hue.replace("_", " "), frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_over_time(curves, points=None, ax=None, title=None):
+    """Test accuracy against training seconds: one line per run, one marker per finished model.
+
+    ``curves`` maps a name to a list of ``(seconds, accuracy)`` pairs (e.g. after each epoch);
+    ``points`` maps a name to one ``(seconds, accuracy)`` pair, drawn as a marker with a
+    dotted line at its accuracy, so a curve crossing it shows when that accuracy was reached.
+    """
+    if not curves and not points:
+        raise ValueError("accuracy_over_time needs at least one curve or point")
+    fig, ax = _figure(ax, (5.5, 3.6))
+    for i, (name, curve) in enumerate((curves or {}).items()):
+        curve = np.asarray(curve, dtype=float).reshape(-1, 2)
+        ax.plot(curve[:, 0], curve[:, 1], "o-", color=f"C{i}", label=name)
+    offset = len(curves or {})
+    for i, (name, (seconds, accuracy)) in enumerate((points or {}).items()):
+        color = f"C{offset + i}"
+        ax.plot([seconds], [accuracy], marker="s", ls="none", color=color, markersize=8, label=name)
+        ax.axhline(accuracy, color=color, ls=":", lw=1)
+    ax.set(xlabel="training seconds", ylabel="test accuracy", title=title)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def timing_bars(table, x="approach", columns=("fit_seconds", "predict_seconds"), hue=None, title=None):
+    """One panel per timing column (log scale), bars per ``x`` (grouped by ``hue``), values on top.
+
+    ``table`` is a ``pandas.DataFrame`` or a list of dicts, e.g. ``helpers.bench`` records.
+    Missing timings (None/NaN) are left out.
+    """
+    table = pd.DataFrame(table)
+    columns = list(columns)
+    missing = {c for c in (x, hue, *columns) if c is not None} - set(table.columns)
+    if missing:
+        raise ValueError(f"timing_bars: columns {sorted(missing)} not in the table {list(table.columns)}")
+    width = max(4.5, 0.9 * table[x].nunique() + 2)
+    fig, axes = plt.subplots(1, len(columns), figsize=(width * len(columns), 3.8), squeeze=False)
+    for ax, column in zip(axes[0], columns):
+        part = table.dropna(subset=[column])
+        part = part.assign(**{column: part[column].astype(float)})
+        sns.barplot(data=part, x=x, y=column, hue=hue, ax=ax)
+        ax.set_yscale("log")
+        for container in ax.containers:
+            ax.bar_label(container, fmt="%.3g", fontsize=7, padding=2)
+        ax.set(xlabel="", ylabel=column.replace("_", " ") + " (log)", title=title or column.replace("_", " "))
+        ax.tick_params(axis="x", rotation=30)
+        if hue is not None and ax.get_legend() is not None:
+            ax.legend(frameon=False, fontsize=8, title=hue)
     fig.tight_layout()
     return fig

@@ -62,6 +62,49 @@ def check_01(r):
     assert r["multiclass_agreement"]["categorical_hinge"] > 0.8
 
 
+def check_02(r):
+    assert r["smoke"] is True and r["dataset"] == "mnist"
+    acc = r["test_accuracy"]
+    assert set(acc) == {"seed_quasi_svm", "quasi_svm", "svc"}
+    for value in acc.values():
+        _accuracy(value)
+    assert acc["svc"] > 0.5 and acc["quasi_svm"] > 0.5  # 10 classes: chance is 0.1
+    for value in r["agreement_with_svc"].values():
+        _accuracy(value)
+    assert r["agreement_with_svc"]["quasi_svm"] > 0.5
+    assert r["gamma"]["recipe"] == pytest.approx(0.005)  # scale 10 -> 1/(2·10²)
+    assert 0.005 < r["gamma"]["heuristic"] < 0.05  # sklearn's gamma='scale' on MNIST pixels (≈ 0.013)
+    assert r["gamma"]["quasi_svm"] == pytest.approx(1.5 * r["gamma"]["heuristic"], rel=1e-4)
+    assert len(r["sweep"]) == 6 and {row["scale"] for row in r["sweep"]} == {5.0, 10.0, 20.0}
+    for row in r["sweep"]:
+        _accuracy(row["test_accuracy"])
+    assert all(r["train_seconds"][k] > 0 for k in ("seed_quasi_svm", "quasi_svm", "svc"))
+
+
+def check_05(r):
+    assert r["smoke"] is True
+    pairs = {(rec["dataset"], rec["approach"]) for rec in r["records"]}
+    assert pairs == {(d, a) for d in ("mnist", "four_class") for a in r["approaches"]}
+    assert len(r["approaches"]) == 6
+    for dataset, by_approach in r["test_accuracy"].items():
+        assert set(by_approach) == set(r["approaches"])
+        for value in by_approach.values():
+            _accuracy(value)
+    # One epoch on 500 rows in smoke mode: only the exact SVMs and the fast recipe must clearly beat chance
+    # (MNIST 0.1; four_class 0.25, its majority class 0.39).
+    for dataset, chance in (("mnist", 0.1), ("four_class", 0.39)):
+        for approach in ("sklearn_svc", "quasi_svm"):
+            assert r["test_accuracy"][dataset][approach] > chance + 0.2, (dataset, approach)
+    for rec in r["records"]:
+        assert rec["fit_seconds"] > 0 and rec["predict_seconds"] > 0
+        if rec["dataset"] == "mnist":
+            assert rec["n_test"] == 500 and rec["n_train"] <= 500  # the smoke subsets
+        _accuracy(rec["agreement_with_svc"])
+        assert rec["trainable_params"] > 0
+    svc = {rec["dataset"]: rec for rec in r["records"] if rec["approach"] == "sklearn_svc"}
+    assert all(rec["agreement_with_svc"] == 1.0 for rec in svc.values())
+
+
 def check_03(r):
     acc = r["test_accuracy"]
     assert set(acc) >= {"linear_svc_seed_c", "keras_linear_l2_0.01", "deep_hinge", "quasi_svm"}
@@ -85,8 +128,10 @@ def check_04(r):
 
 CHECKS = {
     "01_svm_theory": check_01,
+    "02_quasi_svm_rff": check_02,
     "03_regularized_dense": check_03,
     "04_four_class_data": check_04,
+    "05_gpu_benchmark": check_05,
 }
 
 
@@ -148,6 +193,10 @@ def test_04_runs_on_a_csv_it_has_never_seen(tmp_path):
         ("04_four_class_data", {"label_column": "no_such_column"}, "label_column"),
         ("04_four_class_data", {"test_size": 1.5}, "test_size"),
         ("03_regularized_dense", {"epochs": 0}, "epochs"),
+        ("03_regularized_dense", {"dataset": "cifar10"}, "dataset"),
+        ("02_quasi_svm_rff", {"dataset": "cifar10"}, "dataset"),
+        ("02_quasi_svm_rff", {"scale": -1.0}, "scale"),
+        ("05_gpu_benchmark", {"approaches": ["no_such_approach"]}, "approaches"),
     ],
 )
 def test_bad_parameters_stop_with_a_clear_message(name, parameters, message, tmp_path):

@@ -115,3 +115,39 @@ def test_accuracy_bars_from_dict_and_grouped_table():
     assert len([p for p in fig.axes[0].patches if p.get_height() > 0]) == 4
     with pytest.raises(ValueError, match="columns"):
         plots.accuracy_bars(table, y="seconds")
+
+
+def test_parameter_sweep_one_line_per_hue_value():
+    rows = [{"scale": s, "output_dim": d, "test_accuracy": 0.5 + 0.01 * s + d / 1e5}
+            for s in (5.0, 10.0, 20.0) for d in (1024, 4096)]
+    fig = plots.parameter_sweep(rows, x="scale", hue="output_dim")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    data_lines = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
+    assert len(data_lines) == 2
+    with pytest.raises(ValueError, match="columns"):
+        plots.parameter_sweep(rows, x="gamma")
+
+
+def test_accuracy_over_time_curves_and_points():
+    fig = plots.accuracy_over_time({"fast": [(1.0, 0.9), (2.0, 0.95)]}, points={"seed": (10.0, 0.93)})
+    ax = fig.axes[0]
+    assert len(ax.get_legend().get_texts()) == 2
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [0.9, 0.95])
+    with pytest.raises(ValueError):
+        plots.accuracy_over_time({})
+
+
+def test_timing_bars_one_log_panel_per_column_and_skips_missing():
+    records = [
+        {"approach": "a", "dataset": "x", "fit_seconds": 1.0, "predict_seconds": 0.1},
+        {"approach": "b", "dataset": "x", "fit_seconds": 10.0, "predict_seconds": None},
+        {"approach": "a", "dataset": "y", "fit_seconds": 2.0, "predict_seconds": 0.2},
+    ]
+    fig = plots.timing_bars(records, hue="dataset")
+    assert len(fig.axes) == 2
+    assert all(ax.get_yscale() == "log" for ax in fig.axes)
+    assert len([p for p in fig.axes[0].patches if p.get_height() > 0]) == 3
+    assert len([p for p in fig.axes[1].patches if p.get_height() > 0]) == 2
+    with pytest.raises(ValueError, match="columns"):
+        plots.timing_bars(records, columns=("warmup_seconds",))
