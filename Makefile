@@ -1,10 +1,12 @@
-# make lab      set up .venv (first time only) and open the tutorial in JupyterLab
-# make test     the test suite: TensorFlow backend, then the backend-neutral tests on JAX
+# make lab       set up .venv (first time only) and open the tutorial in JupyterLab
+# make test      the test suite: units, notebooks (papermill + nbval, smoke mode), then JAX
+# make reports   run the notebooks as reports into reports/ (PARAMS=params/smoke.yaml for a quick one)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PARAMS ?= params/default.yaml
 
-.PHONY: setup lab test
+.PHONY: setup lab test reports
 
 setup: $(VENV)/.installed
 
@@ -15,8 +17,11 @@ $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	touch $@
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/01_svm_theory.ipynb
 
 test: setup
-	$(BIN)/python -m pytest
-	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/test_layers.py tests/test_models.py tests/test_svm.py
+	SVM_TUTORIAL_SMOKE=1 $(BIN)/python -m pytest --nbval-lax tests notebooks
+	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/test_layers.py tests/test_layers_sincos.py tests/test_models.py tests/test_svm.py
+
+reports: setup
+	$(BIN)/python -m helpers.reports $(PARAMS) --out reports

@@ -67,6 +67,7 @@ def test_write_results_converts_numpy_and_is_atomic(tmp_path):
     assert written.pop("peak_rss_mb") > 50
     assert written == {"acc": 0.5, "n": 3, "v": [0, 1], "nan": None, "t": [1, 2], "3": True}
     assert os.listdir(tmp_path) == ["r.json"]  # no temporary file left behind
+    assert path.stat().st_mode & 0o044, "results file should be readable like any other file"
 
 
 def test_write_results_leaves_the_old_file_when_conversion_fails(tmp_path):
