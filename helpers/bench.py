@@ -44,8 +44,6 @@ import datetime
 import json
 import math
 import os
-import platform
-import sys
 import time
 from pathlib import Path
 
@@ -54,7 +52,7 @@ import numpy as np
 import keras
 from helpers import data as hdata
 from helpers import models, svm
-from helpers.notebook import peak_rss_mb
+from helpers.notebook import gpu_names, peak_rss_mb, versions
 
 APPROACHES = (
     "seed_quasi_svm",
@@ -100,46 +98,8 @@ TABLE_COLUMNS = (
 
 def device_name():
     """``"cpu"``, or the accelerator's model name, asked of the active backend only."""
-    backend = keras.backend.backend()
-    try:
-        if backend == "jax":
-            import jax
-
-            device = jax.devices()[0]
-            return "cpu" if device.platform == "cpu" else str(device.device_kind)
-        if backend == "tensorflow":
-            import tensorflow as tf  # only when it is the active backend
-
-            gpus = tf.config.list_physical_devices("GPU")
-            if gpus:
-                details = tf.config.experimental.get_device_details(gpus[0])
-                return str(details.get("device_name", gpus[0].name))
-            return "cpu"
-        if backend == "torch":
-            import torch
-
-            return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    except Exception as err:  # a broken driver should not stop a CPU benchmark
-        return f"unknown ({type(err).__name__})"
-    return "cpu"
-
-
-def versions():
-    import sklearn
-
-    found = {
-        "python": platform.python_version(),
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "sklearn": sklearn.__version__,
-    }
-    # Only the active backend's library: Keras may import TensorFlow even on JAX.
-    name = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(keras.backend.backend())
-    if name is not None:
-        module = sys.modules.get(name)
-        if module is not None and hasattr(module, "__version__"):
-            found[name] = module.__version__
-    return found
+    gpus = gpu_names()
+    return gpus[0] if gpus else "cpu"
 
 
 # --------------------------------------------------------------------------- data

@@ -137,26 +137,50 @@ def in_colab():
     return "google.colab" in sys.modules
 
 
-def _gpus(backend):
-    """Names of the accelerators the active Keras backend sees (imports it lazily)."""
+def gpu_names():
+    """Model names of the accelerators the active Keras backend sees (only that backend is imported)."""
+    import keras
+
+    backend = keras.backend.backend()
     try:
         if backend == "tensorflow":
             import tensorflow as tf
 
-            return [gpu.name for gpu in tf.config.list_physical_devices("GPU")]
+            return [
+                str(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name))
+                for gpu in tf.config.list_physical_devices("GPU")
+            ]
         if backend == "jax":
             import jax
 
-            return [str(d) for d in jax.devices() if d.platform != "cpu"]
+            return [str(d.device_kind) for d in jax.devices() if d.platform != "cpu"]
         if backend == "torch":
             import torch
 
             if torch.cuda.is_available():
                 return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-            return []
-    except Exception:  # a broken driver must not stop the lesson
+    except Exception:  # a broken driver must not stop a CPU run
         return []
     return []
+
+
+def versions():
+    """Versions of Python, Keras, NumPy, scikit-learn and the active backend's library."""
+    import keras
+    import sklearn
+
+    found = {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "sklearn": sklearn.__version__,
+    }
+    # Only the active backend's library: Keras may import TensorFlow even on JAX.
+    backend = keras.backend.backend()
+    module = sys.modules.get(backend)
+    if module is not None and hasattr(module, "__version__"):
+        found[backend] = module.__version__
+    return found
 
 
 def quiet_logs():
@@ -173,27 +197,14 @@ def device_summary(file=None):
     Warns in one clear line when no GPU is found. Only the active backend is imported.
     """
     import keras
-    import sklearn
 
     backend = keras.backend.backend()
-    info = {
-        "python": platform.python_version(),
-        "keras": keras.__version__,
-        "backend": backend,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "cpu_count": os.cpu_count(),
-        "colab": in_colab(),
-    }
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        info["tensorflow"] = tf.__version__
-    info["gpus"] = _gpus(backend)
+    info = {**versions(), "backend": backend, "cpu_count": os.cpu_count(), "colab": in_colab()}
+    info["gpus"] = gpu_names()
     lines = [
         f"Python {info['python']} | Keras {info['keras']} (backend: {backend})"
-        + (f" | TensorFlow {info['tensorflow']}" if "tensorflow" in info else "")
-        + f" | scikit-learn {info['scikit-learn']} | NumPy {info['numpy']}",
+        + (f" | {backend} {info[backend]}" if backend in info else "")
+        + f" | scikit-learn {info['sklearn']} | NumPy {info['numpy']}",
         f"CPU cores: {info['cpu_count']}" + (" | on Google Colab" if info["colab"] else ""),
     ]
     if info["gpus"]:
