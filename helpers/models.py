@@ -331,3 +331,41 @@ class _CurveCallback(keras.callbacks.Callback):
         accuracy = float(np.mean((self.features @ kernel + bias).argmax(1) == self.labels))
         self.curve.append((epoch + 1, began - self.start - self.paused, accuracy))
         self.paused += time.perf_counter() - began
+
+
+# --------------------------------------------------------------------------- scikit-learn bridge
+
+_ONE_HOT_CLASSIFIER = None
+
+
+def _one_hot_classifier_class():
+    """SciKeras' KerasClassifier, with targets always one-hot encoded.
+
+    SciKeras one-hot encodes only for ``categorical_crossentropy``; for any other loss it
+    passes class indices (n, 1), which a hinge loss on K outputs would silently broadcast.
+    """
+    global _ONE_HOT_CLASSIFIER
+    if _ONE_HOT_CLASSIFIER is None:
+        from scikeras.utils.transformers import ClassifierLabelEncoder
+        from scikeras.wrappers import KerasClassifier
+
+        class OneHotKerasClassifier(KerasClassifier):
+            """A ``KerasClassifier`` that trains on one-hot targets whatever the loss."""
+
+            @property
+            def target_encoder(self):
+                return ClassifierLabelEncoder(loss="categorical_crossentropy")
+
+        _ONE_HOT_CLASSIFIER = OneHotKerasClassifier
+    return _ONE_HOT_CLASSIFIER
+
+
+def keras_classifier(build_fn, **kwargs):
+    """A scikit-learn estimator around a ``helpers.models`` builder, via SciKeras.
+
+    ``kwargs`` go to ``KerasClassifier``: ``model__<arg>`` reach the builder, ``epochs``,
+    ``batch_size`` and ``verbose`` reach ``fit``. The estimator works in ``Pipeline``,
+    ``cross_val_score`` and ``GridSearchCV``.
+    """
+    kwargs.setdefault("verbose", 0)
+    return _one_hot_classifier_class()(model=build_fn, **kwargs)

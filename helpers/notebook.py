@@ -7,7 +7,6 @@
 - ``device_summary``: the Keras backend, the versions and the device, with a clear warning on CPU.
 - ``write_results``: the notebook's key figures as JSON, written atomically.
 - ``in_colab``: whether we run on Google Colab; ``quiet_logs``: mute TensorFlow's Python warnings.
-- ``keras_classifier``: SciKeras' ``KerasClassifier`` with one-hot targets, as hinge losses need.
 
 Nothing here imports TensorFlow at import time; backends are asked lazily.
 """
@@ -277,41 +276,3 @@ def peak_rss_mb():
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
-
-
-# --------------------------------------------------------------------------- scikit-learn bridge
-
-_ONE_HOT_CLASSIFIER = None
-
-
-def _one_hot_classifier_class():
-    """SciKeras' KerasClassifier, with targets always one-hot encoded.
-
-    SciKeras one-hot encodes only for ``categorical_crossentropy``; for any other loss it
-    passes class indices (n, 1), which a hinge loss on K outputs would silently broadcast.
-    """
-    global _ONE_HOT_CLASSIFIER
-    if _ONE_HOT_CLASSIFIER is None:
-        from scikeras.utils.transformers import ClassifierLabelEncoder
-        from scikeras.wrappers import KerasClassifier
-
-        class OneHotKerasClassifier(KerasClassifier):
-            """A ``KerasClassifier`` that trains on one-hot targets whatever the loss."""
-
-            @property
-            def target_encoder(self):
-                return ClassifierLabelEncoder(loss="categorical_crossentropy")
-
-        _ONE_HOT_CLASSIFIER = OneHotKerasClassifier
-    return _ONE_HOT_CLASSIFIER
-
-
-def keras_classifier(build_fn, **kwargs):
-    """A scikit-learn estimator around a ``helpers.models`` builder, via SciKeras.
-
-    ``kwargs`` go to ``KerasClassifier``: ``model__<arg>`` reach the builder, ``epochs``,
-    ``batch_size`` and ``verbose`` reach ``fit``. The estimator works in ``Pipeline``,
-    ``cross_val_score`` and ``GridSearchCV``.
-    """
-    kwargs.setdefault("verbose", 0)
-    return _one_hot_classifier_class()(model=build_fn, **kwargs)

@@ -81,3 +81,19 @@ def test_keras_linear_svm_agrees_with_sklearn_at_the_matching_c():
     # Keras' two one-vs-rest outputs mirror each other; their difference is 2× sklearn's w.
     w = model.get_weights()[0]
     np.testing.assert_allclose((w[:, 1] - w[:, 0]) / 2, reference.coef_[0], rtol=0.15, atol=0.05)
+
+
+def test_keras_classifier_trains_on_one_hot_targets_in_a_grid_search():
+    pytest.importorskip("scikeras")
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 2)).astype("float32")
+    y = np.where(x[:, 0] > 0, 2, 0) + (x[:, 1] > 0)  # 4 classes, linearly separable
+    clf = models.keras_classifier(models.build_linear_svm, model__input_dim=2, model__n_classes=4,
+                                    model__learning_rate=0.05, model__seed=0, epochs=30, batch_size=32)
+    clone(clf)
+    search = GridSearchCV(clf, {"model__l2": [1e-4, 1e-2]}, cv=2).fit(x, y)
+    assert search.best_score_ > 0.8
+    assert set(search.predict(x)) <= {0, 1, 2, 3}

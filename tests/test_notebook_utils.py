@@ -91,24 +91,6 @@ def test_in_colab_is_false_here():
     assert notebook.in_colab() is False
 
 
-def test_keras_classifier_trains_on_one_hot_targets_in_a_grid_search():
-    pytest.importorskip("scikeras")
-    from sklearn.base import clone
-    from sklearn.model_selection import GridSearchCV
-
-    from helpers import models
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(120, 2)).astype("float32")
-    y = np.where(x[:, 0] > 0, 2, 0) + (x[:, 1] > 0)  # 4 classes, linearly separable
-    clf = notebook.keras_classifier(models.build_linear_svm, model__input_dim=2, model__n_classes=4,
-                                    model__learning_rate=0.05, model__seed=0, epochs=30, batch_size=32)
-    clone(clf)
-    search = GridSearchCV(clf, {"model__l2": [1e-4, 1e-2]}, cv=2).fit(x, y)
-    assert search.best_score_ > 0.8
-    assert set(search.predict(x)) <= {0, 1, 2, 3}
-
-
 def test_require_int_allows_zero_seed_but_not_negative():
     assert notebook.require_int("seed", 0) == 0
     with pytest.raises(ValueError, match="`seed` must be an integer >= 0"):
