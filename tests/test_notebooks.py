@@ -205,3 +205,20 @@ def test_bad_parameters_stop_with_a_clear_message(name, parameters, message, tmp
     assert info.value.ename == "ValueError"
     assert message in str(info.value)
     assert info.value.exec_count <= 4  # the check cell right after the (injected) parameters
+
+
+# --------------------------------------------------------------------------- Binder defaults
+
+
+def test_smoke_mode_stays_tiny_under_binder_variables(tmp_path, monkeypatch):
+    """binder/start exports larger MNIST sizes; a smoke run must still use its tiny subsets."""
+    monkeypatch.setenv("SVM_TUTORIAL_N_TRAIN", "5000")
+    monkeypatch.setenv("SVM_TUTORIAL_N_TEST", "4000")
+    out = tmp_path / "r.json"
+    try:
+        results, _ = run_notebook("03_regularized_dense", tmp_path, smoke=True, results_path=str(out))
+    except papermill.PapermillExecutionError as err:
+        if "Could not get MNIST" in str(err):
+            pytest.skip("MNIST not available offline (set MNIST_NPZ)")
+        raise
+    assert (results["n_train"], results["n_test"]) == (500, 1000)
