@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PARAMS ?= params/default.yaml
+# Jupyter refuses to start as root (containers, CI machines) unless told it may.
+LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test reports
 
@@ -17,7 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	touch $@
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/01_svm_theory.ipynb
+	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/01_svm_theory.ipynb
 
 test: setup
 	SVM_TUTORIAL_SMOKE=1 $(BIN)/python -m pytest --nbval-lax tests notebooks
