@@ -4,6 +4,8 @@
   ``require_bool``: stop a notebook at once with a ``ValueError`` that names the parameter.
 - ``require_tabular``: load the CSV parameter, errors naming ``data_path``/``label_column``.
 - ``smoke_size``: the full value, or a tiny one in smoke mode.
+- ``env_flag``, ``env_size``: defaults from environment variables (CI's smoke switch, Binder's sizes),
+  read after the ``parameters`` cell so that cell stays plain literals papermill can parse.
 - ``device_summary``: the Keras backend, the versions and the device, with a clear warning on CPU.
 - ``write_results``: the notebook's key figures as JSON, written atomically.
 - ``in_colab``: whether we run on Google Colab; ``quiet_logs``: mute TensorFlow's Python warnings.
@@ -121,6 +123,27 @@ def require_tabular(data_path, label_column=None):
         return load_tabular(path, label_column=label_column)
     except ValueError as err:
         raise ValueError(f"Parameters `data_path`/`label_column`: {err}") from None
+
+
+def env_flag(variable):
+    """True when environment ``variable`` is "1", "true" or "yes" (e.g. ``SVM_TUTORIAL_SMOKE=1`` in CI)."""
+    return os.environ.get(variable, "").strip().lower() in ("1", "true", "yes")
+
+
+def env_size(name, value, variable):
+    """``value`` if the notebook was given one, else the positive integer in ``variable``, else None.
+
+    Binder's ``start`` script sets smaller MNIST sizes this way; a papermill parameter still wins.
+    """
+    if value is not None:
+        return value
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return None
+    try:
+        return require_positive_int(name, int(text))
+    except ValueError as err:
+        raise ValueError(f"Environment variable {variable} (the default of `{name}`) must be a positive integer. Received: {text!r}") from err
 
 
 def smoke_size(full, smoke_value, smoke):

@@ -106,3 +106,18 @@ def test_require_tabular_names_the_parameters(tmp_path):
         notebook.require_tabular(csv, "nope")
     with pytest.raises(ValueError, match="data_path"):
         notebook.require_tabular(tmp_path / "missing.csv")
+
+
+def test_env_flag_and_env_size(monkeypatch):
+    monkeypatch.setenv("SVM_TEST_FLAG", "1")
+    assert notebook.env_flag("SVM_TEST_FLAG") is True
+    monkeypatch.setenv("SVM_TEST_FLAG", "0")
+    assert notebook.env_flag("SVM_TEST_FLAG") is False
+    monkeypatch.delenv("SVM_TEST_SIZE", raising=False)
+    assert notebook.env_size("n_train", None, "SVM_TEST_SIZE") is None
+    monkeypatch.setenv("SVM_TEST_SIZE", "3000")
+    assert notebook.env_size("n_train", None, "SVM_TEST_SIZE") == 3000
+    assert notebook.env_size("n_train", 200, "SVM_TEST_SIZE") == 200  # a given parameter wins
+    monkeypatch.setenv("SVM_TEST_SIZE", "lots")
+    with pytest.raises(ValueError, match="SVM_TEST_SIZE.*n_train"):
+        notebook.env_size("n_train", None, "SVM_TEST_SIZE")

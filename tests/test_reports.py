@@ -89,3 +89,13 @@ def test_failing_run_names_the_cell_and_leaves_no_finished_report(tmp_path, caps
     assert "04_four_class_data: cell" in message and "data_path" in message
     assert not out.exists()
     assert not (tmp_path / "reports.partial" / "index.html").exists()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_sees_every_parameter(notebook, caplog):
+    """Plain literals in the parameters cell: papermill lists them all (--help-notebook) and warns of none."""
+    import papermill
+
+    found = papermill.inspect_notebook(str(notebook))
+    assert {"seed", "smoke", "results_path"} <= set(found)
+    assert "Unable to parse" not in caplog.text
