@@ -164,30 +164,24 @@ def _n_fit(n, validation_split):
 
 
 def _warm_up_keras(model, x, y, batch_size, validation_split=0.0, predict_rows=None):
-    """Trace and compile ``model``'s train/predict steps, then undo the warm-up's updates."""
+    """Compile ``model``'s train and predict steps before the clock starts (weights restored)."""
     start = time.perf_counter()
-    model.optimizer.build(model.trainable_variables)
-    weights = model.get_weights()
-    opt_state = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
     n_fit = _n_fit(len(x), validation_split)
-    rows = min(len(x), batch_size + n_fit % batch_size)
+    validation_data = None
     if validation_split:
         # Same full/partial batch shapes for the validation pass as the timed fit will see.
         n_val = len(x) - n_fit
         val_rows = min(n_val, batch_size + n_val % batch_size)
-        model.fit(
-            x[:rows], y[:rows], batch_size=batch_size, epochs=1, verbose=0, shuffle=False,
-            validation_data=(x[-val_rows:], y[-val_rows:]),
-        )
-    else:
-        model.fit(x[:rows], y[:rows], batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
-    predict_rows = predict_rows or len(x)
+        validation_data = (x[-val_rows:], y[-val_rows:])
+    models.warm_up_fit(model, x, y, batch_size, n_fit=n_fit, validation_data=validation_data)
+    _warm_up_predict(model, x, predict_rows or len(x))
+    return time.perf_counter() - start
+
+
+def _warm_up_predict(model, x, predict_rows):
+    """Compile the predict step for the full and the last, partial batch of ``predict_rows`` rows."""
     rows = min(len(x), PREDICT_BATCH_SIZE + predict_rows % PREDICT_BATCH_SIZE)
     model.predict(x[:rows], batch_size=PREDICT_BATCH_SIZE, verbose=0)
-    model.set_weights(weights)
-    for variable, value in zip(model.optimizer.variables, opt_state):
-        variable.assign(value)
-    return time.perf_counter() - start
 
 
 def _timed_predict(model, x):
@@ -267,9 +261,7 @@ def _run_quasi_svm(data, *, epochs, batch_size, output_dim, scale, seed, seed_ta
     )
     # Warm up the full model's predict step (raw inputs -> features -> scores) too.
     start = time.perf_counter()
-    n_test = len(data["x_test"])
-    rows = min(len(x), PREDICT_BATCH_SIZE + n_test % PREDICT_BATCH_SIZE)
-    model.predict(x[:rows], batch_size=PREDICT_BATCH_SIZE, verbose=0)
+    _warm_up_predict(model, x, len(data["x_test"]))
     info["warmup_seconds"] += time.perf_counter() - start
     predictions, predict_seconds = _timed_predict(model, data["x_test"])
     curve = info["curve"]

@@ -138,6 +138,32 @@ QUASI_SVM_RECIPE = dict(
 )
 
 
+def warm_up_fit(model, x, y, batch_size, n_fit=None, validation_data=None):
+    """Trace and compile ``model``'s training step, then undo the updates; returns the seconds.
+
+    One epoch on ``batch_size + remainder`` rows compiles both the full-batch and the last,
+    partial-batch shapes that a fit on ``n_fit`` rows (default: all of ``x``) will see. The
+    weights *and* the optimizer state are then put back, so a timed fit afterwards starts
+    where an un-warmed one would, without compilation in its clock.
+    """
+    import time
+
+    start = time.perf_counter()
+    model.optimizer.build(model.trainable_variables)
+    weights = model.get_weights()
+    state = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    n_fit = len(x) if n_fit is None else n_fit
+    rows = min(len(x), batch_size + n_fit % batch_size)
+    model.fit(
+        x[:rows], y[:rows], batch_size=batch_size, epochs=1, verbose=0, shuffle=False,
+        validation_data=validation_data,
+    )
+    model.set_weights(weights)
+    for variable, value in zip(model.optimizer.variables, state):
+        variable.assign(value)
+    return time.perf_counter() - start
+
+
 def rff_features(layer, x, chunk_rows=2048):
     """The outputs of a built ``RandomFourierFeatures(SinCos)`` layer on ``x``, as float32 numpy.
 
@@ -267,16 +293,7 @@ def fit_quasi_svm(
 
     warmup_seconds = 0.0
     if warmup:
-        start = time.perf_counter()
-        trainer.optimizer.build(trainer.trainable_variables)
-        weights = trainer.get_weights()
-        state = [keras.ops.convert_to_numpy(v) for v in trainer.optimizer.variables]
-        rows = min(len(features), batch_size + len(features) % batch_size)
-        trainer.fit(features[:rows], y_train_onehot[:rows], batch_size=batch_size, verbose=0, shuffle=False)
-        trainer.set_weights(weights)
-        for variable, value in zip(trainer.optimizer.variables, state):
-            variable.assign(value)
-        warmup_seconds = time.perf_counter() - start
+        warmup_seconds = warm_up_fit(trainer, features, y_train_onehot, batch_size)
 
     callbacks, curve, monitor_seconds = [], [], 0.0
     if monitor is not None:
