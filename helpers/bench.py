@@ -122,9 +122,8 @@ def load_dataset(name, *, n_train=None, n_test=None, seed=0, mnist_path=None):
     (class-balanced, ``helpers.data.subsample``).
     """
     start = time.perf_counter()
-    if name in ("mnist", "fashion_mnist"):
-        loader = hdata.load_mnist if name == "mnist" else hdata.load_fashion_mnist
-        (x_train, y_train), (x_test, y_test) = loader(mnist_path if name == "mnist" else None)
+    if name in hdata.IMAGE_DATASETS:
+        (x_train, y_train), (x_test, y_test) = hdata.load_images(name, mnist_path if name == "mnist" else None)
         x_train, x_test = hdata.flatten_images(x_train), hdata.flatten_images(x_test)
     elif name == "four_class" or _is_csv(name):
         from sklearn.model_selection import train_test_split

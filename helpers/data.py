@@ -151,6 +151,17 @@ def _read_fashion_dir(folder):
     return tuple(splits)
 
 
+IMAGE_DATASETS = ("mnist", "fashion_mnist")
+
+
+def load_images(name, path=None):
+    """``load_mnist(path)`` or ``load_fashion_mnist(path)`` by name, for code that takes either."""
+    loaders = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
+    if name not in loaders:
+        raise ValueError(f"Unknown image dataset {name!r}. Expected one of {list(loaders)}.")
+    return loaders[name](path)
+
+
 def load_fashion_mnist(path=None):
     """Fashion-MNIST as ``((x_train, y_train), (x_test, y_test))``.
 

@@ -1,6 +1,6 @@
 """Small utilities every notebook uses: parameter checks, the device report, the results file.
 
-- ``require_int``, ``require_positive_int``, ``require_fraction``, ``require_file``, ``require_choice``,
+- ``require_int``, ``require_positive_int``, ``require_positive_number``, ``require_fraction``, ``require_file``, ``require_choice``,
   ``require_bool``: stop a notebook at once with a ``ValueError`` that names the parameter.
 - ``require_tabular``: load the CSV parameter, errors naming ``data_path``/``label_column``.
 - ``smoke_size``: the full value, or a tiny one in smoke mode.
@@ -56,6 +56,17 @@ def require_int(name, value, minimum=0):
 def require_positive_int(name, value):
     """``value`` must be an int >= 1, e.g. an epoch count or a batch size."""
     return require_int(name, value, minimum=1)
+
+
+def require_positive_number(name, value):
+    """``value`` must be a number > 0 (e.g. an RFF scale); returns it as a float."""
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not float(value) > 0.0
+    ):
+        raise ValueError(f"Parameter `{name}` must be a positive number. Received: {name}={value!r}")
+    return float(value)
 
 
 def require_fraction(name, value):

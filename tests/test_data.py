@@ -359,3 +359,11 @@ def test_load_tabular_bad_input(tmp_path, text, kwargs, message):
     path = _csv(tmp_path, text, name="bad.csv")
     with pytest.raises(ValueError, match=message):
         data.load_tabular(path, **kwargs)
+
+
+def test_load_images_picks_the_loader_by_name(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(data, "load_mnist", lambda path=None: calls.append(("mnist", path)) or "m")
+    assert data.load_images("mnist", "x.npz") == "m" and calls == [("mnist", "x.npz")]
+    with pytest.raises(ValueError, match="Unknown image dataset 'cifar10'"):
+        data.load_images("cifar10")

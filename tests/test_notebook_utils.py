@@ -121,3 +121,10 @@ def test_env_flag_and_env_size(monkeypatch):
     monkeypatch.setenv("SVM_TEST_SIZE", "lots")
     with pytest.raises(ValueError, match="SVM_TEST_SIZE.*n_train"):
         notebook.env_size("n_train", None, "SVM_TEST_SIZE")
+
+
+@pytest.mark.parametrize("bad", [0, -1.5, True, "3", None])
+def test_require_positive_number_names_the_parameter(bad):
+    assert notebook.require_positive_number("scale", 2) == 2.0
+    with pytest.raises(ValueError, match="`scale` must be a positive number"):
+        notebook.require_positive_number("scale", bad)
