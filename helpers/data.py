@@ -8,14 +8,20 @@ it, because "cannot reshape array" three calls deep helps nobody.
 
 The 4-class table (7 numeric features, 4 classes) stands in for the
 learner's own CSV: ``make_four_class`` generates it, ``load_tabular`` reads
-it or any other CSV with a header. ``python -m helpers.data`` rewrites
+it or any other CSV (comma, ';' or tab separated; a missing header row is
+detected). ``python -m helpers.data`` rewrites
 ``data/four_class.csv`` from the generator.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
+import itertools
 import os
+import re
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -293,31 +299,171 @@ class TabularData:
     path: str
 
 
-def load_tabular(csv_path, label_column=None, min_rows_per_class=2):
-    """Read a CSV with a header into ``TabularData``; the label defaults to the last column.
+# Separators tried, in this order: a file is read with the first one that splits its opening
+# lines into the same number (> 1) of fields. Comma first, so every file that loaded before
+# this detection existed still loads the same way.
+TABULAR_SEPARATORS = (",", ";", "\t")
+_SEPARATOR_NAMES = {",": "comma", ";": "';'", "\t": "tab"}
+_SNIFF_LINES = 50
+_POINT_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_COMMA_NUMBER = re.compile(r"[+-]?(\d+,?\d*|,\d+)([eE][+-]?\d+)?")  # "1,5"; plain "2" too
 
-    Labels may be ints or strings. Every problem (empty file, unknown label
-    column, text or missing features, too few classes or rows per class)
-    raises a ``ValueError`` naming the file, so a learner's own CSV fails
-    with a message they can act on.
+
+def _is_number(text):
+    text = text.strip()
+    return bool(_POINT_NUMBER.fullmatch(text) or _COMMA_NUMBER.fullmatch(text))
+
+
+def _sniff_separator(path):
+    """``(separator, first row's fields)`` from the opening lines of ``path``.
+
+    A separator that splits every opening line into the same number of fields wins. If
+    none does (a ragged file), the one that splits the first row most is used, so the
+    parser's error then points at the ragged line instead of at a one-column table.
     """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            head = "".join(itertools.islice(f, _SNIFF_LINES))
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path}: could not parse as CSV: not UTF-8 text ({err}); save it as UTF-8 CSV"
+        ) from err
+    split = {}
+    for sep in TABULAR_SEPARATORS:
+        try:
+            rows = [r for r in csv.reader(io.StringIO(head), delimiter=sep) if r and r != [""]]
+        except csv.Error:
+            rows = []
+        split[sep] = rows
+        if rows and len(rows[0]) > 1 and all(len(r) == len(rows[0]) for r in rows):
+            return sep, rows[0]
+    widest = max(TABULAR_SEPARATORS, key=lambda s: len(split[s][0]) if split[s] else 0)
+    return widest, split[widest][0] if split[widest] else []
+
+
+def _read_table(path, sep, header):
+    where = "" if sep == "," else f" (read as {_SEPARATOR_NAMES[sep]}-separated)"
+    try:
+        frame = pd.read_csv(path, sep=sep, header=0 if header else None)
+    except pd.errors.EmptyDataError as err:
+        raise ValueError(f"{path}: file is empty") from err
+    except pd.errors.ParserError as err:
+        raise ValueError(f"{path}: could not parse as CSV ({str(err).strip()}){where}") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path}: could not parse as CSV: not UTF-8 text ({err}); save it as UTF-8 CSV"
+        ) from err
+    if not header:
+        frame.columns = [f"x{i}" for i in range(frame.shape[1])]
+    return frame
+
+
+def _first_row_is_data(fields, frame, label_column):
+    """True when the header row looks like one more data row.
+
+    That is: every field is a number, or (in a text column such as string labels) a value
+    that also occurs further down. Two exceptions keep real headers: the first row naming
+    ``label_column``, and the names 0..d-1 that pandas writes for an unnamed DataFrame.
+    """
+    if not fields or len(fields) != frame.shape[1]:
+        return False
+    if label_column is not None and label_column in fields:
+        return False
+    if fields == [str(i) for i in range(len(fields))]:
+        return False
+    for j, field in enumerate(fields):
+        if _is_number(field):
+            continue
+        column = frame.iloc[:, j]
+        if pd.api.types.is_numeric_dtype(column):
+            return False  # a name over a column of numbers: a header
+        below = set(column.astype(str).str.strip())
+        if not field.strip() or field.strip() not in below:
+            return False
+    return True
+
+
+def _decimal_commas(path, features, sep):
+    """``features`` with "1,5" read as 1.5 in ';' files; elsewhere such numbers are refused.
+
+    Only ';' files get this: there the comma cannot separate fields, and ';' is what
+    spreadsheets write where the comma is the decimal mark. In a comma or tab file "1,234"
+    may as well be a thousands separator, and guessing wrong is silently off by 1000x.
+    """
+    converted = {}
+    for column in features.columns:
+        if pd.api.types.is_numeric_dtype(features[column]):
+            continue
+        values = features[column].astype(str).str.strip()
+        commas = values[values.str.contains(",", regex=False)]
+        if commas.empty or not values.map(_is_number).all():
+            continue  # text, reported by the caller
+        if sep != ";":
+            raise ValueError(
+                f"{path}: feature column {column!r} has numbers with a decimal comma "
+                f"(e.g. {commas.iloc[0]!r}); in a {_SEPARATOR_NAMES[sep]}-separated file "
+                f"that could also be a thousands separator. Write them with a decimal point "
+                f"(e.g. {commas.iloc[0].replace(',', '.')!r}), or save the file ';'-separated"
+            )
+        points = values[values.str.contains(".", regex=False)]
+        if not points.empty:
+            raise ValueError(
+                f"{path}: feature column {column!r} mixes decimal points and decimal commas "
+                f"(e.g. {points.iloc[0]!r} and {commas.iloc[0]!r}); write all numbers one way"
+            )
+        converted[column] = values.str.replace(",", ".", regex=False).astype(np.float64)
+    return features.assign(**converted) if converted else features
+
+
+def load_tabular(csv_path, label_column=None, min_rows_per_class=2, header=None):
+    """Read a CSV into ``TabularData``; the label defaults to the last column.
+
+    Labels may be ints or strings. The separator is ``,``, ``;`` or tab, whichever splits
+    the opening lines consistently (``TABULAR_SEPARATORS``). In ``;`` files a decimal
+    comma ("1,5") is read as 1.5; in comma and tab files it is refused, being ambiguous.
+
+    ``header=None`` detects a file without a header row: when the first row looks like
+    data (numbers, and in text columns values that recur below; see ``_first_row_is_data``)
+    it is kept as data, the columns are named ``x0..x{d-1}`` by position (label: the last
+    one, or e.g. ``label_column="x0"``) and a ``UserWarning`` says so. ``header=True`` or
+    ``False`` overrides the detection.
+
+    Every problem (empty file, unknown label column, text or missing features, too few
+    classes or rows per class) raises a ``ValueError`` naming the file, so a learner's own
+    CSV fails with a message they can act on.
+    """
+    if header not in (None, True, False):
+        raise ValueError(f"header must be None (detect), True or False, got {header!r}")
     path = Path(csv_path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found")
-    try:
-        frame = pd.read_csv(path)
-    except pd.errors.EmptyDataError as err:
-        raise ValueError(f"{path}: file is empty") from err
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: could not parse as CSV ({err})") from err
+    label_column = None if label_column is None else str(label_column)
+    sep, first_row = _sniff_separator(path)
+    frame = _read_table(path, sep, header=True)
+    headerless = _first_row_is_data(first_row, frame, label_column) if header is None else not header
+    if headerless:
+        frame = _read_table(path, sep, header=False)
     if frame.empty:
         raise ValueError(f"{path}: file is empty (a header but no data rows)")
 
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
-    label_column = columns[-1] if label_column is None else str(label_column)
+    label_column = columns[-1] if label_column is None else label_column
     if label_column not in columns:
-        raise ValueError(f"{path}: no label column {label_column!r}; columns are {columns}")
+        hint = ""
+        if headerless:
+            why = "header=False" if header is False else "the first row looks like data, not a header"
+            hint = (f" ({why}, so the columns are named by position; "
+                    f"pass label_column='x0'..'{columns[-1]}', or add a header row)")
+        raise ValueError(f"{path}: no label column {label_column!r}; columns are {columns}{hint}")
+    if headerless and header is None:
+        warnings.warn(
+            f"{path}: the first row looks like data, not a header, so it is read as data; "
+            f"columns are named {columns[0]}..{columns[-1]} by position, label {label_column!r}. "
+            "Add a header row to name them, or pass header=True if it is one.",
+            UserWarning,
+            stacklevel=2,
+        )
     features = frame.drop(columns=label_column)
     if features.shape[1] == 0:
         raise ValueError(f"{path}: no feature columns besides the label {label_column!r}")
@@ -327,9 +473,15 @@ def load_tabular(csv_path, label_column=None, min_rows_per_class=2):
     if len(nan_counts):
         detail = ", ".join(f"{col!r} ({n})" for col, n in nan_counts.items())
         raise ValueError(f"{path}: missing values in columns {detail}")
+    features = _decimal_commas(path, features, sep)
     text = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
     if text:
-        raise ValueError(f"{path}: non-numeric feature columns {text}; encode them as numbers")
+        values = features[text[0]].astype(str)
+        example = next((v for v in values if not _is_number(v)), values.iloc[0])
+        raise ValueError(
+            f"{path}: non-numeric feature columns {text}; encode them as numbers "
+            f"(column {text[0]!r} has {example!r})"
+        )
     x = features.to_numpy(dtype=np.float32)
     if not np.isfinite(x).all():
         bad = [c for c in features.columns if not np.isfinite(features[c].to_numpy(float)).all()]

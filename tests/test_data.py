@@ -8,6 +8,7 @@ import gzip
 import os
 import sys
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -343,7 +344,7 @@ def test_load_tabular_missing_file(tmp_path):
         ("a,b,label\n1,2,0\n3,4,1\n", {"label_column": "target"},
          r"bad.csv: no label column 'target'; columns are \['a', 'b', 'label'\]"),
         ("a,colour,label\n1,red,0\n2,blue,1\n3,red,0\n4,blue,1\n", {},
-         r"bad.csv: non-numeric feature columns \['colour'\]"),
+         r"bad.csv: non-numeric feature columns \['colour'\]; .*\(column 'colour' has 'red'\)"),
         ("a,b,label\n1,,0\n2,,1\n3,4,0\n4,5,1\n", {},
          r"bad.csv: missing values in columns 'b' \(2\)"),
         ("a,b,label\n1,2,0\n3,4,0\n", {}, "bad.csv: .*fewer than two classes"),
@@ -359,6 +360,128 @@ def test_load_tabular_bad_input(tmp_path, text, kwargs, message):
     path = _csv(tmp_path, text, name="bad.csv")
     with pytest.raises(ValueError, match=message):
         data.load_tabular(path, **kwargs)
+
+
+def _four_class_written(tmp_path, name, **to_csv):
+    """The first 40 rows of the 4-class table written with pandas' ``to_csv(**to_csv)``."""
+    path = tmp_path / name
+    data.make_four_class(n_samples=40, seed=3).round(4).to_csv(path, index=False, **to_csv)
+    return path
+
+
+@pytest.fixture
+def four_class_40(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a file with a header must load without a warning
+        return data.load_tabular(_four_class_written(tmp_path, "plain.csv"))
+
+
+@pytest.mark.parametrize(
+    "to_csv",
+    [{"sep": ";"}, {"sep": ";", "decimal": ","}, {"sep": "\t"}],
+    ids=["semicolon", "semicolon-decimal-comma", "tab"],
+)
+def test_load_tabular_other_separators_read_the_same_table(tmp_path, four_class_40, to_csv):
+    path = _four_class_written(tmp_path, "other.csv", **to_csv)
+    if to_csv.get("decimal") == ",":
+        assert "0,3" in path.read_text()  # the file really holds decimal commas
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = data.load_tabular(path)
+    assert len(table.y) == 40  # no row lost
+    assert table.feature_names == four_class_40.feature_names and table.label_column == "label"
+    np.testing.assert_array_equal(table.x, four_class_40.x)
+    np.testing.assert_array_equal(table.y, four_class_40.y)
+
+
+def test_load_tabular_headerless_file_keeps_its_first_row(tmp_path, four_class_40):
+    path = _four_class_written(tmp_path, "no_header.csv", header=False)
+    assert len(path.read_text().splitlines()) == 40
+    with pytest.warns(UserWarning, match=r"no_header.csv: the first row looks like data.*x0..x7"):
+        table = data.load_tabular(path)
+    assert len(table.y) == 40 and table.feature_names == [f"x{i}" for i in range(7)]
+    assert table.label_column == "x7" and table.class_names == four_class_40.class_names
+    np.testing.assert_array_equal(table.x, four_class_40.x)
+    np.testing.assert_array_equal(table.y, four_class_40.y)
+    # The label by position; naming a column the file does not have says why.
+    label_first = _csv(tmp_path, "0,1.5,2\n1,2.5,3\n0,3.5,4\n1,4.5,5\n", name="label_first.csv")
+    with pytest.warns(UserWarning, match="label 'x0'"):
+        first = data.load_tabular(label_first, label_column="x0")
+    assert first.feature_names == ["x1", "x2"] and len(first.y) == 4
+    np.testing.assert_array_equal(first.x, [[1.5, 2], [2.5, 3], [3.5, 4], [4.5, 5]])
+    np.testing.assert_array_equal(first.y, [0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"no_header.csv: no label column 'label'; columns are "
+                       r"\['x0', .*'x7'\] \(the first row looks like data, not a header.*"
+                       r"label_column='x0'..'x7', or add a header row\)"):
+        data.load_tabular(path, label_column="label")
+    # header=True takes the first row as names anyway (one row fewer), header=False never does.
+    assert len(data.load_tabular(path, header=True).y) == 39
+    with pytest.raises(ValueError, match=r"header must be None \(detect\), True or False"):
+        data.load_tabular(path, header="yes")
+
+
+def test_load_tabular_headerless_semicolon_and_string_labels(tmp_path):
+    path = _csv(tmp_path, "1,5;2;0\n2,5;3;1\n3;4,25;0\n4;5;1\n", name="semi.csv")
+    with pytest.warns(UserWarning, match="semi.csv: the first row looks like data"):
+        table = data.load_tabular(path)
+    np.testing.assert_array_equal(table.x, [[1.5, 2], [2.5, 3], [3, 4.25], [4, 5]])
+    np.testing.assert_array_equal(table.y, [0, 1, 0, 1])
+    # Like UCI's iris.data: the label is text, but the first row's label recurs below.
+    path = _csv(tmp_path, "5.1,3.5,setosa\n4.9,3.0,setosa\n6.3,3.3,virginica\n5.8,2.7,virginica\n",
+                name="iris.csv")
+    with pytest.warns(UserWarning, match="iris.csv: the first row looks like data"):
+        table = data.load_tabular(path)
+    assert len(table.y) == 4 and table.class_names == ["setosa", "virginica"]
+    np.testing.assert_allclose(table.x[0], [5.1, 3.5], rtol=1e-6)
+
+
+def test_load_tabular_numeric_headers_stay_headers(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # What pandas writes for an unnamed DataFrame: the names 0..d-1.
+        path = _csv(tmp_path, "0,1,2\n1.5,2,0\n2.5,3,1\n3.5,4,0\n4.5,5,1\n")
+        table = data.load_tabular(path)
+        assert table.feature_names == ["0", "1"] and len(table.y) == 4
+        # Numeric names over numbers, text label name over text labels.
+        path = _csv(tmp_path, "400,500,species\n1,2,ant\n3,4,bee\n5,6,ant\n7,8,bee\n")
+        assert data.load_tabular(path).feature_names == ["400", "500"]
+        # A first row that names label_column is a header, even if all numbers.
+        path = _csv(tmp_path, "400,500,600\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+        table = data.load_tabular(path, label_column="600")
+        assert table.feature_names == ["400", "500"] and len(table.y) == 4
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("a\tb\tlabel\n1,5\t2\t0\n2\t3\t1\n3\t4\t0\n4\t5\t1\n",
+         r"bad.csv: feature column 'a' has numbers with a decimal comma \(e.g. '1,5'\); "
+         r"in a tab-separated file .*thousands separator. Write them with a decimal point "
+         r"\(e.g. '1.5'\), or save the file ';'-separated"),
+        ('a,b,label\n"1,5",2,0\n2,3,1\n3,4,0\n4,5,1\n',
+         r"bad.csv: feature column 'a' has numbers with a decimal comma .* comma-separated file"),
+        ("a;b;label\n1;2.5;0\n2;3,5;1\n3;4;0\n4;5;1\n",
+         r"bad.csv: feature column 'b' mixes decimal points and decimal commas "
+         r"\(e.g. '2.5' and '3,5'\)"),
+        ("a;b;label\n1;1.234,5;0\n2;3;1\n3;4;0\n4;5;1\n",
+         r"bad.csv: non-numeric feature columns \['b'\]; .*\(column 'b' has '1.234,5'\)"),
+        ("a;b;label\n1;2;0\n2;3;1;7\n3;4;0\n4;5;1\n",
+         r"bad.csv: could not parse as CSV \(.*Expected 3 fields in line 3, saw 4\) "
+         r"\(read as ';'-separated\)"),
+    ],
+    ids=["tab-decimal-comma", "quoted-decimal-comma", "mixed-decimals", "thousands-dot",
+         "ragged-semicolon"],
+)
+def test_load_tabular_separator_problems(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        data.load_tabular(_csv(tmp_path, text, name="bad.csv"))
+
+
+def test_load_tabular_not_utf8(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("café,b,label\n1,2,0\n2,3,1\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="latin1.csv: could not parse as CSV: not UTF-8 text"):
+        data.load_tabular(path)
 
 
 def test_load_images_picks_the_loader_by_name(tmp_path, monkeypatch):
