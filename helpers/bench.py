@@ -49,9 +49,10 @@ from pathlib import Path
 
 import numpy as np
 
-import keras
+# Keras (and helpers.models, which imports it) is imported inside the functions that train:
+# loading a backend takes seconds, and `--help` or a bad option should not pay for it.
 from helpers import data as hdata
-from helpers import models, svm
+from helpers import svm
 from helpers.notebook import gpu_names, peak_rss_mb, versions
 
 APPROACHES = (
@@ -164,6 +165,8 @@ def _n_fit(n, validation_split):
 
 def _warm_up_keras(model, x, y, batch_size, validation_split=0.0, predict_rows=None):
     """Compile ``model``'s train and predict steps before the clock starts (weights restored)."""
+    from helpers import models
+
     start = time.perf_counter()
     n_fit = _n_fit(len(x), validation_split)
     validation_data = None
@@ -193,6 +196,10 @@ def _timed_predict(model, x):
 
 
 def _run_keras(approach, data, *, epochs, batch_size, output_dim, scale, seed):
+    import keras
+
+    from helpers import models
+
     x, y = data["x_train"], data["y_train"]
     n_features, n_classes = x.shape[1], data["n_classes"]
     y_onehot = keras.utils.to_categorical(y, n_classes)
@@ -245,6 +252,10 @@ def _run_keras(approach, data, *, epochs, batch_size, output_dim, scale, seed):
 
 
 def _run_quasi_svm(data, *, epochs, batch_size, output_dim, scale, seed, seed_target):
+    import keras
+
+    from helpers import models
+
     x, y = data["x_train"], data["y_train"]
     overrides = {
         key: value
@@ -390,6 +401,8 @@ def run_benchmark(
     # sklearn_svc first (its predictions are the agreement reference), seed before quasi_svm
     # (its accuracy is quasi_svm's time-to-accuracy target); otherwise the order given.
     order = sorted(approaches, key=lambda a: {"sklearn_svc": 0, "seed_quasi_svm": 1}.get(a, 2))
+
+    import keras
 
     keras.utils.set_random_seed(seed)
     backend, device, found_versions = keras.backend.backend(), device_name(), versions()
