@@ -1,6 +1,11 @@
 """The benchmark harness on tiny data: complete, sane records; valid JSON; clear errors."""
 
+import importlib.util
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -139,3 +144,93 @@ def test_bad_cli_options_name_the_option(argv, option, capsys):
 
 def test_device_name_is_a_string():
     assert isinstance(bench.device_name(), str) and bench.device_name()
+
+
+# --------------------------------------------------------------------------- CLI start-up and the GPU script
+
+REPO = Path(__file__).resolve().parent.parent
+RUN_GPU = REPO / "benchmarks" / "run-gpu.sh"
+
+
+def test_help_loads_no_backend():
+    """`--help` must answer without importing Keras or a backend (that costs seconds)."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "helpers.bench", "--help"],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: python -m helpers.bench") and "--n-train" in done.stdout
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "numpy" in imported  # the import log was read
+    assert not imported & {"keras", "tensorflow", "jax", "torch"}
+
+
+def _run_gpu_script(tmp_path, **settings):
+    """Run benchmarks/run-gpu.sh on this machine's Python, forced onto the CPU."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OUT", "MNIST_NPZ", "KERAS_BACKEND")}
+    env.update(
+        PYTHON=sys.executable, JAX_PLATFORMS="cpu", CUDA_VISIBLE_DEVICES="",
+        WHEEL_DIR=str(tmp_path / "no-wheels"), OUT_DIR=str(tmp_path / "out"), **settings,
+    )
+    return subprocess.run(
+        ["bash", str(RUN_GPU)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (dict(BACKEND="tensorflow"), "BACKEND must be jax or torch"),
+        (dict(N_TRAIN="abc"), "N_TRAIN must be a positive integer"),
+        (dict(EPOCHS="0"), "EPOCHS must be a positive integer"),
+        (dict(LARGE_DIMS="16384 big"), "LARGE_DIMS must hold positive integers"),
+        (dict(STAGES="main huge"), "STAGES may hold main and large"),
+        (dict(ALLOW_CPU="yes"), "ALLOW_CPU must be 0 or 1"),
+        (dict(MNIST_NPZ="/no/such/mnist.npz"), "MNIST file not found: /no/such/mnist.npz"),
+    ],
+)
+def test_gpu_script_refuses_bad_settings(tmp_path, tiny_mnist, settings, message):
+    done = _run_gpu_script(tmp_path, **{"MNIST_NPZ": str(tiny_mnist), **settings})
+    assert done.returncode == 2 and message in done.stderr
+
+
+needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs JAX")
+
+
+@needs_jax
+def test_gpu_script_stops_without_a_gpu(tmp_path, tiny_mnist):
+    done = _run_gpu_script(tmp_path, MNIST_NPZ=str(tiny_mnist))
+    assert done.returncode == 3
+    assert "the jax backend sees no GPU" in done.stderr and "ALLOW_CPU=1" in done.stderr
+    assert not list((tmp_path / "out").glob("results-*.json"))
+
+
+@needs_jax
+def test_gpu_script_cpu_test_writes_marked_records(tmp_path, tiny_mnist):
+    """The script end to end on the CPU: its large stage only, tiny (about 20 s)."""
+    done = _run_gpu_script(
+        tmp_path, MNIST_NPZ=str(tiny_mnist), ALLOW_CPU="1", STAGES="large", LARGE_DIMS="256",
+        N_TRAIN="200", N_TEST="100", EPOCHS="1",
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    out = tmp_path / "out"
+    # A CPU test is named as one, and the per-stage files are merged away.
+    assert sorted(p.name for p in out.iterdir()) == [
+        "environment.txt", "results-gpu-cpu-test.json", "run-gpu.log"
+    ]
+    records = json.loads((out / "results-gpu-cpu-test.json").read_text())
+    assert [r["approach"] for r in records] == ["sklearn_svc", "quasi_svm"]
+    for record in records:
+        assert set(bench.RECORD_KEYS) <= set(record)
+        assert (record["backend"], record["device"], record["stage"]) == ("jax", "cpu", "large-256")
+        assert record["versions"]["jax"] and record["versions"]["keras"]
+        assert (record["n_train"], record["n_test"]) == (200, 100)
+    quasi = records[1]
+    assert quasi["params"]["output_dim"] == 256 and quasi["epochs"] == 1
+    assert quasi["trainable_params"] == 256 * 10 + 10
+    assert records[0]["agreement_with_svc"] == 1.0 and quasi["agreement_with_svc"] > 0.3
+    assert "backend: jax" in (out / "environment.txt").read_text()
