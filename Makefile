@@ -5,12 +5,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PARAMS ?= params/default.yaml
+MATHJAX := tests/mathjax/node_modules/.package-lock.json
+# TensorFlow's C++ start-up logs would otherwise fill the terminal and the notebook outputs.
+export TF_CPP_MIN_LOG_LEVEL ?= 3
 # Jupyter refuses to start as root (containers, CI machines) unless told it may.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test reports
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(MATHJAX)
 
 $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +21,14 @@ $(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt -e .
 	touch $@
 
+# MathJax for tests/test_formulas.py (Node.js and npm); skipped with a note where npm is missing.
+$(MATHJAX): tests/mathjax/package.json tests/mathjax/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/mathjax --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: tests/test_formulas.py will be skipped (install Node.js to run it)"; fi
+
+# The file browser opens at the repository root, with notebook 01 open.
 lab: setup
-	$(BIN)/jupyter lab $(LAB_FLAGS) notebooks/01_svm_theory.ipynb
+	$(BIN)/jupyter lab $(LAB_FLAGS) --ServerApp.root_dir=. notebooks/01_svm_theory.ipynb
 
 test: setup
 	SVM_TUTORIAL_SMOKE=1 $(BIN)/python -m pytest --nbval-lax tests notebooks

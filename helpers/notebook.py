@@ -9,12 +9,14 @@
 - ``device_summary``: the Keras backend, the versions and the device, with a clear warning on CPU.
 - ``write_results``: the notebook's key figures as JSON, written atomically.
 - ``in_colab``: whether we run on Google Colab; ``quiet_logs``: mute TensorFlow's Python warnings.
+- ``import_keras``: import Keras without the backend's native start-up lines on stderr.
 
 Nothing here imports TensorFlow at import time; backends are asked lazily.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -172,7 +174,7 @@ def in_colab():
 
 def gpu_names():
     """Model names of the accelerators the active Keras backend sees (only that backend is imported)."""
-    import keras
+    keras = import_keras()
 
     backend = keras.backend.backend()
     try:
@@ -199,7 +201,7 @@ def gpu_names():
 
 def versions():
     """Versions of Python, Keras, NumPy, scikit-learn and the active backend's library."""
-    import keras
+    keras = import_keras()
     import sklearn
 
     found = {
@@ -216,6 +218,41 @@ def versions():
     return found
 
 
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Point file descriptor 2 at /dev/null while the block runs.
+
+    Compiled libraries (TensorFlow's CUDA stub, for one) write to the descriptor directly,
+    before any Python logging is set up, and Jupyter copies what they write into the
+    notebook. Python-level warnings and exceptions do not go through the descriptor here
+    (Jupyter gives ``sys.stderr`` its own stream), so they stay visible.
+    """
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_keras():
+    """Import Keras and its backend, keeping the backend's native start-up lines off stderr.
+
+    On a machine without CUDA, the TensorFlow wheel prints "Could not find cuda drivers on
+    your machine" while it loads, whatever ``TF_CPP_MIN_LOG_LEVEL`` says; that is noise in
+    a notebook. Later imports of ``keras`` reuse the loaded module.
+    """
+    if "keras" not in sys.modules:
+        with native_stderr_silenced():
+            import keras  # noqa: F401
+    return sys.modules["keras"]
+
+
 def quiet_logs():
     """Silence TensorFlow's Python-side warnings (e.g. retracing notes during cross-validation)."""
     import logging
@@ -229,7 +266,7 @@ def device_summary(file=None):
 
     Warns in one clear line when no GPU is found. Only the active backend is imported.
     """
-    import keras
+    keras = import_keras()
 
     backend = keras.backend.backend()
     info = {**versions(), "backend": backend, "cpu_count": os.cpu_count(), "colab": in_colab()}
