@@ -3,10 +3,14 @@
     python -m helpers.reports params/smoke.yaml [-p epochs 3] [--out reports]
 
 A parameter file names the runs (a notebook and its papermill parameters). Each run writes
-``NAME.ipynb`` (executed), ``NAME.html`` (outputs only, for handing out) and ``NAME.json``
-(the notebook's key figures, through its ``results_path`` parameter). ``index.html`` links
-them and shows those figures. Everything is built in ``OUT.partial`` and moved to ``OUT`` only
-when every run has passed, so a failed run never leaves a report that looks finished.
+``NAME.ipynb`` (executed), ``NAME.html`` (outputs only, setup cells left out, for handing
+out), ``NAME.json`` (the notebook's key figures, through its ``results_path`` parameter) and
+``NAME.png`` (its key figure: the first image of the cell tagged ``key-figure``).
+``index.html`` shows, per run, that image, the headline numbers (the ``headline`` entry of
+the results), the parameters, and a banner on smoke runs. Everything is built in
+``OUT.partial`` and moved to ``OUT`` only when every run has passed, so a failed run never
+leaves a report that looks finished. Relative paths mean what they mean where the command
+runs, although papermill runs each notebook inside ``notebooks/``.
 
 Parameter file (YAML)::
 
@@ -18,7 +22,9 @@ Parameter file (YAML)::
 """
 
 import argparse
+import base64
 import html
+import os
 import json
 import shutil
 import sys
@@ -31,6 +37,15 @@ import yaml
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 PLAN_KEYS = {"defaults", "runs"}
 RUN_KEYS = {"notebook", "name", "parameters"}
+# Cells a reader of a hand-out does not need: Colab set-up, parameters, checks, the device.
+HIDDEN_TAGS = ("setup", "parameters", "injected-parameters")
+KEY_FIGURE_TAG = "key-figure"
+# Debian's libjs-mathjax: the reports typeset their formulas offline when it is installed.
+LOCAL_MATHJAX = Path("/usr/share/javascript/mathjax/MathJax.js")
+SMOKE_BANNER = (
+    "Smoke run: tiny data and a few training steps, to check that every notebook runs. "
+    "Its numbers are not results; run without smoke mode for those."
+)
 
 
 class ReportError(RuntimeError):
@@ -93,9 +108,39 @@ def load_plan(plan_path, overrides=None, notebooks_dir=NOTEBOOKS_DIR):
     return runs
 
 
+_SOCKETS = None
+
+
+def _kernel_manager_class():
+    """Kernels talk over local sockets (IPC) where the system has them.
+
+    Over TCP, ipykernel 7 warns on every start that the traffic is unencrypted, which is
+    noise in a terminal that only ran a report. The socket files live in a temporary folder.
+    """
+    global _SOCKETS
+    if os.name != "posix":
+        return None
+    import tempfile
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    if _SOCKETS is None:  # removed when the process ends
+        _SOCKETS = tempfile.TemporaryDirectory(prefix="svm-kernel-")
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", os.path.join(_SOCKETS.name, "kernel"))
+            super().__init__(**kwargs)
+
+    return IPCKernelManager
+
+
 def _execute(run, staging, log):
     import papermill
 
+    # TensorFlow reads this when the kernel loads it: keep its C++ logs out of the outputs.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     results_path = staging / f"{run.name}.json"
     parameters = {**run.parameters, "results_path": str(results_path)}
     started = time.perf_counter()
@@ -107,6 +152,7 @@ def _execute(run, staging, log):
             cwd=str(run.notebook.parent),
             kernel_name="python3",
             progress_bar=False,
+            **({"kernel_manager_class": _kernel_manager_class()} if _kernel_manager_class() else {}),
         )
     except papermill.PapermillExecutionError as err:
         raise ReportError(
@@ -119,55 +165,102 @@ def _execute(run, staging, log):
     return {"name": run.name, "parameters": run.parameters, "seconds": seconds, "results": results}
 
 
+def mathjax_url():
+    """The local MathJax when Debian's libjs-mathjax is installed, else nbconvert's CDN default."""
+    if LOCAL_MATHJAX.is_file():
+        return f"{LOCAL_MATHJAX.as_uri()}?config=TeX-AMS_CHTML-full,Safe"
+    return None
+
+
 def _export_html(executed_notebook, html_path):
+    """Outputs and prose only: no code, no setup cells, formulas typeset by MathJax."""
     import nbformat
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    options = dict(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    if mathjax_url():
+        options["mathjax_url"] = mathjax_url()
+    exporter = HTMLExporter(**options)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=HIDDEN_TAGS), enabled=True)
     body, _ = exporter.from_notebook_node(nbformat.read(executed_notebook, as_version=4))
     html_path.write_text(body, encoding="utf-8")
 
 
-def _figures(results, prefix=""):
-    """Flatten a results dict to (key, value) rows of scalars."""
-    for key, value in results.items():
-        label = f"{prefix}{key}"
-        if isinstance(value, dict):
-            yield from _figures(value, prefix=f"{label}.")
-        elif isinstance(value, float):
-            yield label, f"{value:.4g}"
-        elif isinstance(value, (int, str, bool)) or value is None:
-            yield label, str(value)
+def extract_key_figure(executed_notebook, png_path):
+    """Write the first PNG of the cell tagged ``key-figure`` to ``png_path``; False if none."""
+    import nbformat
+
+    notebook = nbformat.read(executed_notebook, as_version=4)
+    for cell in notebook.cells:
+        if KEY_FIGURE_TAG not in cell.get("metadata", {}).get("tags", []):
+            continue
+        for output in cell.get("outputs", []):
+            image = output.get("data", {}).get("image/png")
+            if image:
+                png_path.write_bytes(base64.b64decode(image))
+                return True
+    return False
+
+
+def _format_value(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+INDEX_STYLE = (
+    "body{font-family:sans-serif;max-width:62em;margin:2em auto;padding:0 1em;color:#222}"
+    "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}"
+    "td.value{text-align:right;font-variant-numeric:tabular-nums}"
+    ".run{display:flex;gap:1.5em;align-items:flex-start;border-top:1px solid #ddd;padding-top:1em}"
+    ".run img{max-width:26em;border:1px solid #eee}"
+    ".smoke{background:#fff3cd;border:2px solid #d39e00;padding:.6em 1em;font-weight:bold}"
+    "code{background:#f4f4f4;padding:0 .2em}"
+)
 
 
 def write_index(summaries, path, title="SVMs in Keras: reports"):
-    """An HTML page linking each report, with its parameters, run time and key figures."""
+    """An HTML page with, per report: its key figure, its headline numbers and its parameters."""
+    smoke = any(s["results"].get("smoke") for s in summaries)
     parts = [
         "<!doctype html><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title>",
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}</style>",
+        f"<style>{INDEX_STYLE}</style>",
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>Generated {time.strftime('%Y-%m-%d %H:%M')} by <code>python -m helpers.reports</code>.</p>",
+        f"<p class='smoke'>{html.escape(SMOKE_BANNER)}</p>" if smoke else "",
+        f"<p>Generated {time.strftime('%Y-%m-%d %H:%M')} by <code>python -m helpers.reports</code>. "
+        "Each report is the notebook's prose and outputs, without the code; the executed notebook "
+        "has both.</p>",
     ]
     for summary in summaries:
         name = html.escape(summary["name"])
-        parameters = ", ".join(f"{k}={v!r}" for k, v in summary["parameters"].items()) or "defaults"
-        parts.append(f"<h2><a href='{name}.html'>{name}</a></h2>")
-        parts.append(
-            f"<p>Parameters: <code>{html.escape(parameters)}</code>. Ran in {summary['seconds']:.1f} s. "
-            f"<a href='{name}.ipynb'>executed notebook</a></p>"
-        )
+        results = summary["results"]
+        parameters = ", ".join(f"{k} = {v!r}" for k, v in summary["parameters"].items())
+        headline = results.get("headline") or {}
         rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in _figures(summary["results"])
+            f"<tr><td>{html.escape(str(label))}</td><td class='value'>{html.escape(_format_value(value))}</td></tr>"
+            for label, value in headline.items()
         )
-        parts.append(f"<table><tr><th>figure</th><th>value</th></tr>{rows}</table>" if rows else "<p>No figures.</p>")
-    Path(path).write_text("\n".join(parts), encoding="utf-8")
+        figure = f"<img src='{name}.png' alt='key figure of {name}'>" if summary.get("figure") else ""
+        parts.append(f"<h2><a href='{name}.html'>{name}</a></h2>")
+        if results.get("smoke"):
+            parts.append("<p class='smoke'>Smoke run: these numbers are not results.</p>")
+        parts.append(
+            "<div class='run'>" + figure + "<div>"
+            + (f"<table><tr><th>what was measured</th><th>value</th></tr>{rows}</table>" if rows else "")
+            + f"<p>Parameters: <code>{html.escape(parameters or 'the notebook defaults')}</code>. "
+            f"Ran in {summary['seconds']:.0f} s.</p>"
+            f"<p><a href='{name}.html'>report</a> · <a href='{name}.ipynb'>executed notebook</a> · "
+            f"<a href='{name}.json'>all figures (JSON)</a></p></div></div>"
+        )
+    Path(path).write_text("\n".join(p for p in parts if p), encoding="utf-8")
 
 
 def run_reports(runs, out_dir="reports", log=print):
     """Execute the runs into ``out_dir`` (built aside, moved in place only when all passed)."""
-    out_dir = Path(out_dir)
+    # Absolute, because each notebook runs inside notebooks/ and writes its results here.
+    out_dir = Path(out_dir).resolve()
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -176,6 +269,7 @@ def run_reports(runs, out_dir="reports", log=print):
         log(f"[{i}/{len(runs)}] {run.name} ({run.notebook.name})")
         summary = _execute(run, staging, log)
         _export_html(staging / f"{run.name}.ipynb", staging / f"{run.name}.html")
+        summary["figure"] = extract_key_figure(staging / f"{run.name}.ipynb", staging / f"{run.name}.png")
         summaries.append(summary)
     write_index(summaries, staging / "index.html")
     shutil.rmtree(out_dir, ignore_errors=True)
