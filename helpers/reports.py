@@ -7,7 +7,7 @@ A parameter file names the runs (a notebook and its papermill parameters). Each 
 out), ``NAME.json`` (the notebook's key figures, through its ``results_path`` parameter) and
 ``NAME.png`` (its key figure: the first image of the cell tagged ``key-figure``).
 ``index.html`` shows, per run, that image, the headline numbers (the ``headline`` entry of
-the results), the parameters, and a banner on smoke runs. Everything is built in
+the results: ``(label, value)`` pairs), the parameters, and a banner on smoke runs. Everything is built in
 ``OUT.partial`` and moved to ``OUT`` only when every run has passed, so a failed run never
 leaves a report that looks finished. Relative paths mean what they mean where the command
 runs, although papermill runs each notebook inside ``notebooks/``.
@@ -237,12 +237,18 @@ def write_index(summaries, path, title="SVMs in Keras: reports"):
         name = html.escape(summary["name"])
         results = summary["results"]
         parameters = ", ".join(f"{k} = {v!r}" for k, v in summary["parameters"].items())
-        headline = results.get("headline") or {}
+        # A list of (label, value) pairs keeps the notebook's order (JSON objects get sorted).
+        headline = results.get("headline") or []
+        pairs = headline.items() if isinstance(headline, dict) else headline
         rows = "".join(
             f"<tr><td>{html.escape(str(label))}</td><td class='value'>{html.escape(_format_value(value))}</td></tr>"
-            for label, value in headline.items()
+            for label, value in pairs
         )
-        figure = f"<img src='{name}.png' alt='key figure of {name}'>" if summary.get("figure") else ""
+        # Embedded, so the page still shows its figures when it is mailed or moved alone.
+        figure = ""
+        if summary.get("figure"):
+            png = base64.b64encode((Path(path).parent / f"{summary['name']}.png").read_bytes()).decode()
+            figure = f"<img src='data:image/png;base64,{png}' alt='key figure of {name}'>"
         parts.append(f"<h2><a href='{name}.html'>{name}</a></h2>")
         if results.get("smoke"):
             parts.append("<p class='smoke'>Smoke run: these numbers are not results.</p>")

@@ -81,7 +81,7 @@ def _check_report_folder(folder, names):
     assert "Smoke run" in index and "are not results" in index
     for name in names:
         assert f"href='{name}.html'" in index
-        assert f"<img src='{name}.png'" in index and (folder / f"{name}.png").stat().st_size > 1000
+        assert f"alt='key figure of {name}'" in index and (folder / f"{name}.png").stat().st_size > 1000
         page = (folder / f"{name}.html").read_text(encoding="utf-8")
         assert "<img" in page, f"{name}.html has no figure"
         # Hand-outs: no code, no setup cells, no log noise, no path into a folder that is gone.

@@ -56,16 +56,18 @@ def test_missing_parameter_file(tmp_path):
 
 def test_index_shows_figure_headline_parameters_and_smoke_banner(tmp_path):
     (tmp_path / "01_x.png").write_bytes(b"png")
+    headline = [["Keras vs scikit-learn, same predictions", "99.7 %"], ["accuracy", 0.97123]]
     summaries = [
         {"name": "01_x", "parameters": {"smoke": True}, "seconds": 3.0, "figure": True,
-         "results": {"smoke": True, "headline": {"Keras vs scikit-learn, same predictions": "99.7 %"}}},
+         "results": {"smoke": True, "headline": headline}},
         {"name": "02_y", "parameters": {}, "seconds": 4.0, "figure": False, "results": {"smoke": False}},
     ]
     reports.write_index(summaries, tmp_path / "index.html")
     index = (tmp_path / "index.html").read_text()
     assert index.count("class='smoke'") == 2  # the page's banner and the smoke run's own
-    assert "<img src='01_x.png'" in index and "<img src='02_y.png'" not in index
+    assert index.count("<img src='data:image/png;base64,cG5n'") == 1  # 01's figure, embedded; 02 has none
     assert "<td>Keras vs scikit-learn, same predictions</td><td class='value'>99.7 %</td>" in index
+    assert index.index("99.7 %") < index.index("0.9712")  # the notebook's order, floats to 4 digits
     assert "smoke = True" in index and "the notebook defaults" in index
 
 
