@@ -1,0 +1,92 @@
+"""How close two classifiers are, with the baselines that make an agreement figure mean something.
+
+Two accurate classifiers agree often whatever they are: if A is right on a share ``acc_a``
+of the points and B on ``acc_b``, they are both right, and so agree, on at least
+``acc_a + acc_b - 1`` of them. A 97 % agreement between a model and an exact SVC is
+therefore evidence of "the same SVM" only when it clearly beats that floor and beats what
+a model that is *not* that SVM reaches. The sharper tests look where the reference is
+wrong (does the model copy its mistakes?) and at decision values, not only labels.
+
+- ``agreement``: share of points with the same predicted class.
+- ``agreement_floor``: the least agreement two classifiers of these accuracies can have.
+- ``agreement_on_errors``: on the reference's mistakes, how often the model makes the same one.
+- ``decision_correlation``: Pearson correlation of two models' decision values, class by class.
+- ``agreement_table``: all of these for several models against one reference, as a DataFrame.
+"""
+
+import numpy as np
+
+from helpers.svm import as_labels, prediction_agreement
+
+
+def agreement(a, b):
+    """Share of samples on which two classifiers predict the same class (labels or scores)."""
+    return prediction_agreement(a, b)
+
+
+def agreement_floor(accuracy_a, accuracy_b):
+    """``max(0, acc_a + acc_b - 1)``: two classifiers this accurate agree at least this often."""
+    for name, value in (("accuracy_a", accuracy_a), ("accuracy_b", accuracy_b)):
+        if not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"`{name}` must be an accuracy between 0 and 1. Received: {value!r}")
+    return max(0.0, float(accuracy_a) + float(accuracy_b) - 1.0)
+
+
+def agreement_on_errors(predictions, reference, y_true):
+    """Among the points the reference gets wrong, the share where ``predictions`` equal its answer.
+
+    Returns NaN when the reference makes no mistake (nothing to compare).
+    """
+    predictions, reference, y_true = as_labels(predictions), as_labels(reference), np.asarray(y_true)
+    if not len(predictions) == len(reference) == len(y_true):
+        raise ValueError(
+            f"Lengths differ: predictions {len(predictions)}, reference {len(reference)}, y_true {len(y_true)}"
+        )
+    wrong = reference != y_true
+    if not wrong.any():
+        return float("nan")
+    return float(np.mean(predictions[wrong] == reference[wrong]))
+
+
+def decision_correlation(scores_a, scores_b):
+    """Mean over classes of the Pearson correlation of two (n, K) arrays of decision values.
+
+    Use decision values of the same kind on both sides, e.g. the K one-vs-rest outputs of a
+    Keras hinge model against the K binary SVMs of ``OneVsRestClassifier(SVC(...))``. The
+    scale does not matter (a correlation), the shape of the function does.
+    """
+    a, b = np.asarray(scores_a, dtype=np.float64), np.asarray(scores_b, dtype=np.float64)
+    if a.ndim == 1:
+        a, b = a[:, None], b.reshape(-1, 1)
+    if a.shape != b.shape or a.ndim != 2 or len(a) < 2:
+        raise ValueError(f"Expected two (n, K) arrays of the same shape, n >= 2. Received {a.shape} and {b.shape}")
+    return float(np.mean([np.corrcoef(a[:, k], b[:, k])[0, 1] for k in range(a.shape[1])]))
+
+
+def agreement_table(predictions, reference_name, y_true):
+    """One row per model: accuracy, agreement with the reference, its floor, agreement on its errors.
+
+    ``predictions`` maps names to predicted labels (or scores) and must include
+    ``reference_name``. The reference's own row is left out.
+    """
+    import pandas as pd
+
+    if reference_name not in predictions:
+        raise ValueError(f"`reference_name` {reference_name!r} is not among the predictions {list(predictions)}")
+    y_true = np.asarray(y_true)
+    reference = as_labels(predictions[reference_name])
+    reference_accuracy = float(np.mean(reference == y_true))
+    rows = []
+    for name, values in predictions.items():
+        if name == reference_name:
+            continue
+        labels = as_labels(values)
+        accuracy = float(np.mean(labels == y_true))
+        rows.append({
+            "model": name,
+            "accuracy": accuracy,
+            f"agreement with {reference_name}": agreement(labels, reference),
+            "floor (acc₁ + acc₂ − 1)": agreement_floor(accuracy, reference_accuracy),
+            f"same answer on {reference_name}'s errors": agreement_on_errors(labels, reference, y_true),
+        })
+    return pd.DataFrame(rows).set_index("model")

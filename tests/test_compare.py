@@ -1,0 +1,54 @@
+"""The agreement baselines: exact values on small hand-made predictions."""
+
+import math
+
+import numpy as np
+import pytest
+
+from helpers import compare
+
+
+def test_agreement_floor_is_the_overlap_of_two_accuracies():
+    assert compare.agreement_floor(0.97, 0.98) == pytest.approx(0.95)
+    assert compare.agreement_floor(0.3, 0.4) == 0.0
+    with pytest.raises(ValueError, match="accuracy_b"):
+        compare.agreement_floor(0.9, 1.2)
+
+
+def test_the_floor_is_reached_by_two_classifiers_wrong_on_different_points():
+    y = np.zeros(10, dtype=int)
+    a = y.copy(); a[0] = 1          # 90 % accurate
+    b = y.copy(); b[1] = 2          # 90 % accurate, wrong elsewhere
+    assert compare.agreement(a, b) == pytest.approx(compare.agreement_floor(0.9, 0.9))
+
+
+def test_agreement_on_errors_counts_copied_mistakes_only():
+    y = np.array([0, 1, 2, 3, 0, 1])
+    reference = np.array([1, 1, 0, 3, 2, 1])      # wrong on rows 0, 2, 4
+    model = np.array([1, 0, 2, 3, 2, 1])          # copies rows 0 and 4, not row 2
+    assert compare.agreement_on_errors(model, reference, y) == pytest.approx(2 / 3)
+    assert math.isnan(compare.agreement_on_errors(y, y, y))
+    with pytest.raises(ValueError, match="Lengths differ"):
+        compare.agreement_on_errors(model[:3], reference, y)
+
+
+def test_decision_correlation_ignores_scale_not_shape():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(200, 3))
+    assert compare.decision_correlation(scores, 5 * scores + 1) == pytest.approx(1.0)
+    assert compare.decision_correlation(scores, -scores) == pytest.approx(-1.0)
+    assert abs(compare.decision_correlation(scores, rng.normal(size=(200, 3)))) < 0.2
+    with pytest.raises(ValueError, match="same shape"):
+        compare.decision_correlation(scores, scores[:, :2])
+
+
+def test_agreement_table_rows_and_columns():
+    y = np.array([0, 1, 1, 0])
+    table = compare.agreement_table({"svc": [0, 1, 0, 0], "keras": [0, 1, 0, 1]}, "svc", y)
+    assert list(table.index) == ["keras"]
+    row = table.loc["keras"]
+    assert row["accuracy"] == 0.5 and row["agreement with svc"] == 0.75
+    assert row["floor (acc₁ + acc₂ − 1)"] == pytest.approx(0.25)
+    assert row["same answer on svc's errors"] == 1.0
+    with pytest.raises(ValueError, match="reference_name"):
+        compare.agreement_table({"a": y}, "svc", y)
