@@ -168,6 +168,27 @@ def load_images(name, path=None):
     return loaders[name](path)
 
 
+OFFICIAL_SIZES = {"mnist": ("MNIST", 60_000, 10_000), "fashion_mnist": ("Fashion-MNIST", 60_000, 10_000)}
+
+
+def describe_images(name, n_train_available, n_test_available):
+    """One sentence that names what was loaded, for every figure that comes from it.
+
+    The offline MNIST copy holds only the first 22,699 of the 60,000 official training
+    images; a figure from it must not be read as a full-MNIST result.
+    """
+    if name not in OFFICIAL_SIZES:
+        raise ValueError(f"Unknown image dataset {name!r}. Expected one of {list(OFFICIAL_SIZES)}.")
+    title, n_train, n_test = OFFICIAL_SIZES[name]
+
+    def part(available, official, what):
+        if available >= official:
+            return f"all {official:,} official {what} images"
+        return f"the first {available:,} of the {official:,} official {what} images"
+
+    return f"{title}: {part(n_train_available, n_train, 'training')} and {part(n_test_available, n_test, 'test')}"
+
+
 def load_fashion_mnist(path=None):
     """Fashion-MNIST as ``((x_train, y_train), (x_test, y_test))``.
 

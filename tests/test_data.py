@@ -490,3 +490,12 @@ def test_load_images_picks_the_loader_by_name(tmp_path, monkeypatch):
     assert data.load_images("mnist", "x.npz") == "m" and calls == [("mnist", "x.npz")]
     with pytest.raises(ValueError, match="Unknown image dataset 'cifar10'"):
         data.load_images("cifar10")
+
+
+def test_describe_images_names_a_partial_training_set():
+    assert data.describe_images("mnist", 22_699, 10_000) == (
+        "MNIST: the first 22,699 of the 60,000 official training images and all 10,000 official test images"
+    )
+    assert data.describe_images("fashion_mnist", 60_000, 10_000).startswith("Fashion-MNIST: all 60,000 official training")
+    with pytest.raises(ValueError, match="Unknown image dataset 'cifar'"):
+        data.describe_images("cifar", 1, 1)
