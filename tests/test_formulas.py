@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MATHJAX_DIR = ROOT / "tests" / "mathjax"
-SOURCES = sorted((ROOT / "notebooks").glob("*.ipynb")) + [ROOT / "README.md"]
+SOURCES = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks").glob("*.md")) + [ROOT / "README.md"]
 
 _FENCED = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
 _CODE_SPAN = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.S)
