@@ -3,19 +3,18 @@
 #
 # 1. Here (CPU machine, internet): `bash benchmarks/prepare-gpu.sh` fills the ignored folders
 #    .whl/ (Keras and the few wheels it needs) and .gpu-data/ (mnist.npz).
-# 2. Through the device tool (`run`), which copies the working tree and sets $OUT:
-#        command: bash benchmarks/run-gpu.sh
-#        carry:   [".whl", ".gpu-data"]
-#        timeout_s: 600
+# 2. On the GPU machine, with the working tree and the ignored .whl/ and .gpu-data/ copied
+#    there (a job runner that collects files sets $OUT to its collection folder):
+#        bash benchmarks/run-gpu.sh
 #    For the PyTorch backend, a second call: `BACKEND=torch bash benchmarks/run-gpu.sh`.
-# 3. What comes back, under $OUT (the tool's files_at): results-gpu.json (results-gpu-torch.json
+# 3. What comes back, under $OUT: results-gpu.json (results-gpu-torch.json
 #    for torch), the records of every stage in one JSON list; environment.txt (backend,
 #    library and driver versions); run-gpu.log (everything printed). Copy the JSON to
 #    benchmarks/ to commit it. Without $OUT the files go to $OUT_DIR (default bench-out/gpu/).
 #
 # Stages (each a separate `python -m helpers.bench` process, so each record's peak_rss_mb is
 # that stage's own; each stage's file is written to the output folder as soon as it ends, so
-# a run stopped at the tool's time limit still returns the stages it finished):
+# a run stopped at a time limit still returns the stages it finished):
 #   main       every approach on MNIST (22,699 train / 10,000 test) and on the 4-class data
 #   large      sklearn_svc + quasi_svm on MNIST at --output-dim 16384, then 32768 (the exact
 #              SVC runs again in each, on the CPU, as the reference for agreement_with_svc)
