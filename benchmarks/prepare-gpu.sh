@@ -3,7 +3,7 @@
 #
 #     bash benchmarks/prepare-gpu.sh
 #
-# It fills two ignored folders that the device tool carries to the GPU machine (which has no
+# It fills two ignored folders to copy to the GPU machine with the working tree (it has no
 # internet, and has JAX, PyTorch, NumPy, scikit-learn, pandas, h5py, ml-dtypes, absl-py, rich
 # and packaging, but no Keras):
 #
@@ -11,7 +11,7 @@
 #               that the GPU machine lacks (namex, optree, typing_extensions), as wheels for
 #               CPython 3.12 on manylinux x86_64; benchmarks/run-gpu.sh installs them there.
 #   .gpu-data/  mnist.npz, a copy of the offline MNIST file ($MNIST_SRC, default $MNIST_NPZ,
-#               then /work/shared/data/mnist-partial.npz). Never commit it.
+#               then ../shared/data/mnist-partial.npz beside the checkout). Never commit it.
 #
 # Then run benchmarks/run-gpu.sh on the GPU machine (its header says how).
 #
@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 
 PY_VERSION=${PY_VERSION:-3.12}
 WHEEL_DIR=${WHEEL_DIR:-.whl}
-MNIST_SRC=${MNIST_SRC:-${MNIST_NPZ:-/work/shared/data/mnist-partial.npz}}
+MNIST_SRC=${MNIST_SRC:-${MNIST_NPZ:-../shared/data/mnist-partial.npz}}
 DATA_DIR=.gpu-data
 
 # Keras' own pin comes from requirements.txt, so the GPU run uses the tutorial's Keras.
