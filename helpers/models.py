@@ -513,51 +513,58 @@ def _gradient(z, d_scores, kernel, l2):
 
 
 def _project_to_simplex(v):
-    """Euclidean projection of each row of ``v`` onto the probability simplex (sort-based)."""
+    """Euclidean projection of each row of ``v`` onto the probability simplex.
+
+    The projection is max(v − τ, 0) with τ = max over k of (sum of the k largest − 1) / k.
+    Every prefix of the sorted row is the set {i : v_i ≥ v_j} of one j, so τ comes from a
+    K×K comparison per row instead of a sort: a few cheap element-wise ops on any backend.
+    """
     ops = keras.ops
-    k = v.shape[1]
-    ordered = ops.flip(ops.sort(v, axis=1), axis=1)
-    cumulative = ops.cumsum(ordered, axis=1) - 1.0
-    ranks = ops.cast(ops.arange(1, k + 1), v.dtype)
-    support = ops.cast(ordered - cumulative / ranks > 0.0, v.dtype)
-    size = ops.sum(support, axis=1, keepdims=True)
-    index = ops.cast(size, "int32") - 1
-    threshold = ops.take_along_axis(cumulative, index, axis=1) / size
+    column = ops.expand_dims(v, 2)
+    at_least = ops.cast(column >= ops.expand_dims(v, 1), v.dtype)  # [., i, j]: v_i ≥ v_j
+    count = ops.sum(at_least, axis=1)
+    total = ops.sum(at_least * column, axis=1)
+    threshold = ops.max((total - 1.0) / count, axis=1, keepdims=True)
     return ops.maximum(v - threshold, 0.0)
 
 
 def _lbfgs_stage(evaluate, theta, tol, max_steps, memory):
-    """L-BFGS with Armijo backtracking on a smooth objective of one flat parameter tensor.
+    """L-BFGS with Armijo backtracking on a smooth objective of one flat parameter vector.
 
-    Stops when the objective fell by at most ``tol`` (relative) over the last 10 steps, when the
-    line search cannot decrease it any more (float32 rounding), or after ``max_steps`` steps.
-    Scalars stay tensors inside the two-loop recursion, so a step costs few host round trips.
-    Returns (theta, objective, steps, evaluations).
+    ``evaluate(theta)`` returns the objective and its gradient. The (d+1)·K-long vectors live
+    on the host in float64 numpy: the recursion's ~4·``memory`` dot products cost nothing
+    there, while as backend ops each would be a dispatch; the objective's matrix products,
+    the real work, stay in ``keras.ops``.
+
+    Stops when the objective fell by at most ``tol`` (relative) over the last 10 steps, when a
+    full step would gain less than float32 resolves or the line search finds no decrease, or
+    after ``max_steps`` steps. Returns (theta, objective, steps, evaluations).
     """
-    ops = keras.ops
     value, grad = evaluate(theta)
     evaluations, steps, history, pairs = 1, 0, [value], []
     while steps < max_steps:
         # Two-loop recursion: direction = -H·grad from the last `memory` (s, y) pairs.
-        q, alphas = grad, []
+        q, alphas = grad.copy(), []
         for s, y, rho in reversed(pairs):
-            alpha = rho * ops.sum(s * q)
-            q = q - alpha * y
+            alpha = rho * (s @ q)
+            q -= alpha * y
             alphas.append(alpha)
         if pairs:
             s, y, rho = pairs[-1]
-            q = q / (rho * ops.sum(y * y))
+            q /= rho * (y @ y)
         else:
-            q = q / ops.maximum(ops.norm(grad), 1e-30)  # the first step has unit length
+            q /= max(np.linalg.norm(grad), 1e-300)  # the first step has unit length
         for (s, y, rho), alpha in zip(pairs, reversed(alphas)):
-            q = q + (alpha - rho * ops.sum(y * q)) * s
+            q += (alpha - rho * (y @ q)) * s
         direction = -q
-        slope = float(ops.sum(grad * direction))
+        slope = grad @ direction
         if not slope < 0:  # lost descent to rounding: restart from steepest descent
-            pairs, direction = [], -grad
-            slope = -float(ops.sum(grad * grad))
+            pairs, direction, slope = [], -grad, -(grad @ grad)
             if slope == 0:
                 break
+        if pairs and -slope <= 1e-7 * abs(value):
+            # A full quasi-Newton step would gain less than float32 can resolve: done.
+            break
         step, accepted = 1.0, False
         while step > 1e-10:
             trial = theta + step * direction
@@ -568,11 +575,14 @@ def _lbfgs_stage(evaluate, theta, tol, max_steps, memory):
                 break
             step *= 0.5
         if not accepted:
+            if pairs:  # the curvature pairs misled it: forget them, retry steepest descent
+                pairs = []
+                continue
             break
         steps += 1
         s, y = trial - theta, trial_grad - grad
-        curvature = float(ops.sum(s * y))
-        if curvature > 1e-12 * float(ops.norm(s) * ops.norm(y)):
+        curvature = s @ y
+        if curvature > 1e-12 * np.linalg.norm(s) * np.linalg.norm(y):
             pairs = (pairs + [(s, y, 1.0 / curvature)])[-memory:]
         theta, value, grad = trial, trial_value, trial_grad
         history.append(value)
@@ -598,7 +608,9 @@ def keras_objective(model, x, y_onehot):
     return total / n + penalty
 
 
-def fit_to_convergence(model, x, y_onehot, *, tol=1e-4, max_steps=5000, memory=10, verbose=0):
+def fit_to_convergence(
+    model, x, y_onehot, *, tol=1e-4, max_steps=5000, memory=10, precondition=True, verbose=0
+):
     """Train a ``build_linear_svm`` model until its objective stops falling; the weights are set.
 
     The objective is exactly what Keras minimises: the mean ``hinge`` (or
@@ -646,13 +658,24 @@ def fit_to_convergence(model, x, y_onehot, *, tol=1e-4, max_steps=5000, memory=1
     smoothed = _hinge_smoothed if loss == "hinge" else _crammer_singer_smoothed
     kernel0 = keras.ops.convert_to_numpy(dense.kernel).astype(np.float64)
     bias0 = keras.ops.convert_to_numpy(dense.bias).astype(np.float64)
-    # In centred coordinates the same scores need the bias b + mean·W. The L-BFGS works on
-    # one flat vector, [kernel, bias].
+    # Preconditioning: the L-BFGS works on V = diag(scale)·W, where scale_j² = Var(x_j) + δ
+    # approximates the objective's curvature along w_j (loss part ∝ Var(x_j), penalty 2λ; δ is
+    # 2λ over the loss' curvature per unit variance, K for hinge's mean over K outputs).
+    # Features of any scale then look alike to it, and near-constant ones are not blown up.
+    if precondition:
+        delta = 2.0 * l2 * (n_outputs if loss == "hinge" else 1.0)
+        scale = np.sqrt(x.var(axis=0) + delta)
+    else:
+        scale = np.ones(n_features)
+    inverse_scale = (1.0 / scale)[:, None]
+    # In centred coordinates the same scores need the bias b + mean·W. Parameters are one flat
+    # float64 vector on the host, [V, bias].
     size = n_features * n_outputs
-    theta = ops.convert_to_tensor(np.concatenate([kernel0.ravel(), bias0 + mean @ kernel0]).astype(dtype))
+    theta = np.concatenate([(scale[:, None] * kernel0).ravel(), bias0 + mean @ kernel0])
 
     def unpack(theta):
-        return ops.reshape(theta[:size], (n_features, n_outputs)), theta[size:]
+        kernel = theta[:size].reshape(n_features, n_outputs) * inverse_scale
+        return ops.convert_to_tensor(kernel.astype(dtype)), ops.convert_to_tensor(theta[size:].astype(dtype))
 
     def true_objective(theta):
         # The unsmoothed objective in centred coordinates, to judge each stage by.
@@ -665,13 +688,19 @@ def fit_to_convergence(model, x, y_onehot, *, tol=1e-4, max_steps=5000, memory=1
             losses = ops.max(a, axis=1)
         return float(ops.mean(losses) + l2 * ops.sum(ops.square(kernel)))
 
+    # Start from the model's weights if they are better than all zeros (J = 1 for hinge): a
+    # trained model continues, a fresh one is not thrown off by random weights on large features.
+    previous = true_objective(theta)
+    zeros = np.zeros_like(theta)
+    if true_objective(zeros) < previous:
+        theta, previous = zeros, true_objective(zeros)
     stages, steps, evaluations = [], 0, 0
     mu, converged, message = _SMOOTHING_START, False, ""
-    previous = true_objective(theta)
     while True:
         def evaluate(theta, mu=mu):
             value, grad_kernel, grad_bias = smoothed(z, target, *unpack(theta), l2, mu)
-            return float(value), ops.concatenate([ops.reshape(grad_kernel, (-1,)), grad_bias])
+            grad_v = ops.convert_to_numpy(grad_kernel).astype(np.float64) * inverse_scale
+            return float(value), np.concatenate([grad_v.ravel(), ops.convert_to_numpy(grad_bias)])
 
         theta, _, stage_steps, stage_evaluations = _lbfgs_stage(
             evaluate, theta, tol / 10.0, max_steps - steps, memory
@@ -695,9 +724,8 @@ def fit_to_convergence(model, x, y_onehot, *, tol=1e-4, max_steps=5000, memory=1
             break
         mu /= _SMOOTHING_SHRINK
 
-    solution = ops.convert_to_numpy(theta).astype(np.float64)
-    kernel = solution[:size].reshape(n_features, n_outputs)
-    bias = solution[size:] - mean @ kernel
+    kernel = theta[:size].reshape(n_features, n_outputs) * inverse_scale
+    bias = theta[size:] - mean @ kernel
     shift = 0.0
     if loss == "categorical_hinge":
         scores = x @ kernel + bias
