@@ -437,13 +437,17 @@ def _linear_svm_parts(model):
     regularizer = dense.kernel_regularizer
     config = regularizer.get_config() if regularizer is not None else {}
     l2 = float(config.get("l2", 0.0))
-    if not isinstance(regularizer, (keras.regularizers.L2, keras.regularizers.L1L2)) or config.get("l1", 0.0) or not l2 > 0:
+    is_l2 = isinstance(regularizer, (keras.regularizers.L2, keras.regularizers.L1L2))
+    if not is_l2 or config.get("l1", 0.0) or not l2 > 0:
         raise ValueError(
             "`model`'s Dense layer needs kernel_regularizer=keras.regularizers.l2(λ) with λ > 0: "
             f"without it the hinge objective has no unique minimiser. Received: {regularizer!r}"
         )
     if dense.bias_regularizer is not None or dense.activity_regularizer is not None:
-        raise ValueError("`model`'s Dense layer must not regularise its bias or activity: an SVM's intercept is free")
+        raise ValueError(
+            "`model`'s Dense layer must not regularise its bias or activity: an SVM's "
+            "intercept is free"
+        )
     if loss == "categorical_hinge" and dense.units < 2:
         raise ValueError("categorical_hinge needs at least 2 outputs (one per class)")
     return dense, l2, loss
@@ -454,7 +458,9 @@ def _check_svm_data(x, y_onehot, n_features, n_outputs, loss):
     x = np.asarray(x)
     y = np.asarray(y_onehot)
     if x.ndim != 2 or x.shape[1] != n_features or len(x) == 0:
-        raise ValueError(f"`x` must have shape (n, {n_features}) with n ≥ 1. Received shape {x.shape}")
+        raise ValueError(
+            f"`x` must have shape (n, {n_features}) with n ≥ 1. Received shape {x.shape}"
+        )
     if not (np.issubdtype(x.dtype, np.number) and np.isfinite(x).all()):
         raise ValueError("`x` must hold finite numbers (no NaN or infinity)")
     if y.shape != (len(x), n_outputs):
@@ -475,7 +481,8 @@ def _hinge_smoothed(z, sign, kernel, bias, l2, mu):
     """Keras' ``hinge`` + L2 with each hinge max(0, u) Huber-smoothed over u ∈ (0, μ).
 
     Huber's hinge lies within μ/2 below the hinge, is exact outside (0, μ), and has a
-    Lipschitz gradient, so a quasi-Newton method converges on it. Returns (J_μ, ∇kernel, ∇bias).
+    Lipschitz gradient, so a quasi-Newton method converges on it.
+    Returns (J_μ, ∇kernel, ∇bias).
     """
     ops = keras.ops
     margin = 1.0 - sign * (ops.matmul(z, kernel) + bias)
@@ -602,7 +609,8 @@ def keras_objective(model, x, y_onehot):
     for start in range(0, n, 8192):
         rows = slice(start, start + 8192)
         scores = model(np.asarray(x[rows], dtype="float32"), training=False)
-        per_row = loss_fn(keras.ops.convert_to_tensor(np.asarray(y_onehot[rows], dtype="float32")), scores)
+        labels = keras.ops.convert_to_tensor(np.asarray(y_onehot[rows], dtype="float32"))
+        per_row = loss_fn(labels, scores)
         total += float(np.sum(keras.ops.convert_to_numpy(per_row), dtype=np.float64))
     penalty = sum(float(keras.ops.convert_to_numpy(term)) for term in model.losses)
     return total / n + penalty
@@ -614,18 +622,25 @@ def fit_to_convergence(
     """Train a ``build_linear_svm`` model until its objective stops falling; the weights are set.
 
     The objective is exactly what Keras minimises: the mean ``hinge`` (or
-    ``categorical_hinge``) over the rows plus ``λ‖W‖²`` from the kernel regularizer, on the
-    full data set. Adam on mini-batches only wanders near its minimum (the hinge has kinks),
-    so instead: the hinge is smoothed within μ of its kink (Huber for ``hinge``, sparsemax for
-    Crammer–Singer), the smooth objective is minimised by L-BFGS, μ is divided by 10 and the
-    solution refined, from μ = 1 down. The features are centred first (the intercept is not
-    penalised, so this changes nothing but the conditioning). Everything runs in ``keras.ops``
-    on the model's backend.
+    ``categorical_hinge``) over all rows plus ``λ‖W‖²`` from the kernel regularizer. Adam on
+    mini-batches only wanders near its minimum (the hinge has kinks), so instead, full batch:
+    each hinge is smoothed within μ of its kink (Huber for ``hinge``, sparsemax for
+    Crammer–Singer), the smooth objective is minimised by L-BFGS, then μ is divided by 10 and
+    the solution refined, from μ = 1 down. The objective and its gradient (the matrix
+    products) run in ``keras.ops`` on the model's backend; L-BFGS' short vectors of
+    (d+1)·K numbers stay in float64 numpy. Features are centred (the intercept is free, so
+    this changes only the conditioning) and, with ``precondition``, weights are rescaled by
+    √(Var(x_j) + 2λK) (2λ for ``categorical_hinge``), so that the scale of a feature does
+    not matter. Without it, on the 4-class table's raw columns (standard deviations 0.1 to
+    284) L-BFGS crawled so slowly that it stopped 0.7–1.7 % above the minimum and took that
+    for convergence; with it, 10,000 MNIST images need ~650 steps instead of ~380 (pixels
+    share one scale), so ``precondition=False`` suits such data.
 
-    Converged (``info["converged"]``) means: after at least three stages (μ ≤ 0.01), dividing μ
-    by 10 lowered the true objective by at most ``tol`` relative, and that stage's L-BFGS had
-    stopped falling by more than ``tol / 10`` over 10 steps. On MNIST the objective then lies
-    within about ``tol`` of scikit-learn's exact solution.
+    Converged (``info["converged"]``) means: after at least three stages (μ ≤ 0.01), dividing
+    μ by 10 lowered the true objective by at most ``tol`` relative, and that stage's L-BFGS
+    had stopped falling by more than ``tol / 10`` over 10 steps. This is "stopped falling",
+    not a certificate; measured against scikit-learn's exact solutions the objective came
+    within 1e-5 to 4e-4 (relative) at the default ``tol`` (MNIST, the 4-class table).
 
     ``categorical_hinge`` is Keras' clipped Crammer–Singer loss,
     ``max(0, 1 + max(0, max_{j≠y} f_j) − f_y)``. Adding one constant to all biases leaves
@@ -633,18 +648,22 @@ def fit_to_convergence(
     equal; so the unclipped loss is minimised and the biases are then shifted by the smallest
     such constant (``info["bias_shift"]``), where Keras' objective equals that minimum.
 
-    ``max_steps`` bounds the L-BFGS steps over all stages (each step evaluates the objective
-    and gradient once or a few times), ``memory`` is L-BFGS' number of stored pairs.
-    Returns an info dict: ``objective`` (Keras' objective at the solution), ``converged``,
-    ``steps``, ``evaluations``, ``seconds``, ``message``, ``stages`` (μ, steps, objective of
-    each), ``l2``, ``loss`` and ``bias_shift``.
+    ``max_steps`` bounds the L-BFGS steps over all stages (a step evaluates the objective and
+    gradient once, or a few times when it backtracks), ``memory`` is L-BFGS' number of stored
+    pairs. It starts from the model's weights, or from zeros where those are better.
+    Returns an info dict: ``objective`` (Keras' objective at the solution, computed with the
+    model's own loss and penalty), ``converged``, ``message``, ``steps``, ``evaluations``,
+    ``seconds``, ``stages`` (μ, steps and objective of each), ``tol``, ``l2``, ``loss`` and
+    ``bias_shift``.
     """
     import time
 
     start = time.perf_counter()
     dense, l2, loss = _linear_svm_parts(model)
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < 1:
-        raise ValueError(f"`tol` must be a number between 0 and 1 (relative). Received: tol={tol!r}")
+        raise ValueError(
+            f"`tol` must be a number between 0 and 1 (relative). Received: tol={tol!r}"
+        )
     _check_positive_int("max_steps", max_steps)
     _check_positive_int("memory", memory)
     n_features, n_outputs = dense.kernel.shape
@@ -675,7 +694,8 @@ def fit_to_convergence(
 
     def unpack(theta):
         kernel = theta[:size].reshape(n_features, n_outputs) * inverse_scale
-        return ops.convert_to_tensor(kernel.astype(dtype)), ops.convert_to_tensor(theta[size:].astype(dtype))
+        bias = theta[size:]
+        return ops.convert_to_tensor(kernel.astype(dtype)), ops.convert_to_tensor(bias.astype(dtype))
 
     def true_objective(theta):
         # The unsmoothed objective in centred coordinates, to judge each stage by.
@@ -717,7 +737,10 @@ def fit_to_convergence(
             converged, message = True, f"objective fell by {drop:.2e} ≤ tol over the last stage"
             break
         if steps >= max_steps:
-            message = f"max_steps={max_steps} reached; the objective fell by {drop:.2e} over the last stage"
+            message = (
+                f"max_steps={max_steps} reached; the objective fell by {drop:.2e} over the "
+                "last stage"
+            )
             break
         if mu / _SMOOTHING_SHRINK < _SMOOTHING_FLOOR:
             message = f"smoothing reached μ={mu:.0e} while the objective still fell by {drop:.2e}"

@@ -122,20 +122,25 @@ def _check_linear_model(coef, intercept, x, y):
             f"transpose) and `intercept` (K,). Received {coef.shape} and {intercept.shape}"
         )
     if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"`y` must hold one integer label per row of `x`. Received shape {y.shape}, dtype {y.dtype}")
+        raise ValueError(
+            f"`y` must hold one integer label per row of `x`. Received shape {y.shape}, "
+            f"dtype {y.dtype}"
+        )
     n_classes = max(coef.shape[0], 2)
     if y.min() < 0 or y.max() >= n_classes:
-        raise ValueError(f"`y` must lie in 0..{n_classes - 1} for {coef.shape[0]} row(s) of `coef`")
+        raise ValueError(
+            f"`y` must lie in 0..{n_classes - 1} for {coef.shape[0]} row(s) of `coef`"
+        )
     return coef, intercept, x, y.astype(np.int64)
 
 
 def ovr_hinge_objectives(coef, intercept, x, y, c):
-    """scikit-learn's primal of each one-vs-rest problem: ½‖w_k‖² + C Σ_i max(0, 1 − s_ik f_k(x_i)).
+    """scikit-learn's primal per one-vs-rest problem: ½‖w_k‖² + C Σ_i max(0, 1 − s_ik f_k(x_i)).
 
     ``coef`` (K, d) and ``intercept`` (K,) in scikit-learn's layout (a Keras kernel is
     ``coef.T``); ``y`` integer labels, s_ik = +1 if y_i = k else −1. The intercept is not
     penalised. With one row (a binary SVC), the single problem has s_i = +1 for class 1.
-    Keras' ``hinge`` + ``l2(λ)`` objective equals ``2λ · sum(result)`` at C = ``c_from_l2(λ, n, K)``.
+    Keras' ``hinge`` + ``l2(λ)`` objective is ``2λ · sum(result)`` at C = ``c_from_l2(λ, n, K)``.
     """
     _check_positive("c", c)
     coef, intercept, x, y = _check_linear_model(coef, intercept, x, y)
@@ -148,7 +153,7 @@ def ovr_hinge_objectives(coef, intercept, x, y, c):
 
 
 def crammer_singer_objective(coef, intercept, x, y, c, clipped=False):
-    """Crammer–Singer's primal: ½ Σ_k ‖w_k‖² + C Σ_i max(0, 1 + max_{j≠y_i} f_j(x_i) − f_{y_i}(x_i)).
+    """Crammer–Singer's primal: ½ Σ_k ‖w_k‖² + C Σ_i max(0, 1 + max_{j≠y_i} f_j − f_{y_i}).
 
     This is what ``LinearSVC(multi_class="crammer_singer")`` minimises, except that liblinear
     also penalises the intercept. ``clipped=True`` gives Keras' ``categorical_hinge`` instead,
@@ -175,28 +180,34 @@ def crammer_singer_objective(coef, intercept, x, y, c, clipped=False):
 # --------------------------------------------------------------------------- exact references
 
 
-def linear_svm_reference(x, y, c, multi_class="ovr", method="liblinear", tol=1e-5, max_iter=10_000_000,
-                         intercept_scaling=10.0):
+def linear_svm_reference(
+    x, y, c, multi_class="ovr", method="liblinear", tol=1e-5, max_iter=10_000_000,
+    intercept_scaling=10.0,
+):
     """scikit-learn's linear SVM with an *unpenalised* intercept: ``(coef (K, d), intercept (K,))``.
 
     ``LinearSVC`` penalises its intercept: it appends a constant feature ``intercept_scaling``
     and so adds ``½ (b / intercept_scaling)²`` to the objective, which Keras' unregularised
     bias does not have. That term matters where C is small: on 10,000 MNIST images at
     C = 5·10⁻⁴ a plain fit on centred features is 1e-3 (relative) above the true minimum. So
-    the fit is repeated with the origin moved until the penalised intercept is ≈ 0; measured
+    the fit is repeated with the origin moved until the penalised intercept is ≈ 0. Measured
     against ``SVC(kernel="linear", tol=1e-5)``, whose libsvm solver leaves the intercept free
-    by construction, the objectives then agree to < 1e-6 on MNIST (C = 5·10⁻⁴ and 0.05) and
-    the 4-class table. A larger ``intercept_scaling`` does the same far slower (liblinear
-    needs ~100 times the iterations at scaling 1000), and ``SVC`` itself is exact but slow
-    where a class is not linearly separable from the rest (2 minutes for one class of the
-    4-class table, against 0.02 s), so it is the alternative, not the default.
+    by construction, the one-vs-rest objectives then agree to < 1e-6 (MNIST, C = 5·10⁻⁴ and
+    0.05; on the standardised 4-class table the centred fit alone was within 1.1e-6). A larger
+    ``intercept_scaling`` is slower (liblinear needed ~100 times the iterations at 1000), and
+    ``SVC`` itself is exact but slow where a class is not linearly separable from the rest
+    (2 minutes for one class of the 4-class table, against 0.02 s), so it is the alternative.
 
     ``multi_class="ovr"``: K binary problems, class k against the rest (also for K = 2, as
     Keras' ``Dense(2)`` + ``hinge`` has two outputs); ``method="svc"`` solves them with
     ``SVC(kernel="linear")`` instead. ``multi_class="crammer_singer"``: one joint problem,
-    ``LinearSVC(multi_class="crammer_singer")``. A solver that stops at ``max_iter`` raises a
+    ``LinearSVC(multi_class="crammer_singer")``, whose solver is less exact: on the 4-class
+    table at C = 10 its objective moved by up to 1.2e-4 between ``tol`` = 1e-5, 1e-6 and 1e-7
+    and stayed 2e-5 above what ``fit_to_convergence`` found; at ``intercept_scaling=100`` it
+    stopped up to 76 % above that without any warning, so keep 10. A solver that stops at ``max_iter`` raises a
     ``RuntimeError`` rather than a ``ConvergenceWarning``: a reference that did not converge
-    is no reference.
+    is no reference. Features should be standardised: on raw columns of very different
+    scales liblinear did not converge in 10⁷ iterations.
     """
     import warnings
 
@@ -207,16 +218,25 @@ def linear_svm_reference(x, y, c, multi_class="ovr", method="liblinear", tol=1e-
     _check_positive("tol", tol)
     _check_positive("intercept_scaling", intercept_scaling)
     if multi_class not in ("ovr", "crammer_singer"):
-        raise ValueError(f"`multi_class` must be 'ovr' or 'crammer_singer'. Received: {multi_class!r}")
+        raise ValueError(
+            f"`multi_class` must be 'ovr' or 'crammer_singer'. Received: {multi_class!r}"
+        )
     if method not in ("liblinear", "svc") or (method == "svc" and multi_class != "ovr"):
-        raise ValueError(f"`method` must be 'liblinear', or 'svc' with multi_class='ovr'. Received: {method!r}")
+        raise ValueError(
+            f"`method` must be 'liblinear', or 'svc' with multi_class='ovr'. Received: {method!r}"
+        )
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y)
     if x.ndim != 2 or y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-        raise ValueError(f"Expected x (n, d) and integer labels y ≥ 0 (n,). Received shapes {x.shape} and {y.shape}")
+        raise ValueError(
+            f"Expected x (n, d) and integer labels y ≥ 0 (n,). Received shapes {x.shape} "
+            f"and {y.shape}"
+        )
     n_classes = int(y.max()) + 1
     if n_classes < 2 or len(np.unique(y)) != n_classes:
-        raise ValueError(f"`y` must use every label 0..K-1 with K ≥ 2. Received labels {np.unique(y).tolist()}")
+        raise ValueError(
+            f"`y` must use every label 0..K-1 with K ≥ 2. Received labels {np.unique(y).tolist()}"
+        )
 
     def fit(estimator, features, labels):
         with warnings.catch_warnings(record=True) as caught:
@@ -237,18 +257,18 @@ def linear_svm_reference(x, y, c, multi_class="ovr", method="liblinear", tol=1e-
             coef[k], intercept[k] = w[0], b[0]
         return coef, intercept
 
-    # Centred features make the optimal intercept small (|b| ≲ 2); the fit is then repeated with
-    # the origin moved by δ, coef·δ = −intercept, so that the penalised intercept is about 0
-    # and ½ (b / intercept_scaling)² has nothing left to pull on. A move longer than the data's
-    # own spread (coef ≈ 0: a class no hyperplane separates) would only harm the conditioning,
-    # and there the intercept penalty is negligible next to C·Σ hinge anyway: it is skipped.
+    # Centred features make the optimal intercept small (|b| ≲ 2); the fit is then repeated
+    # with the origin moved by δ, coef·δ = −intercept, so that the penalised intercept is ≈ 0
+    # and ½ (b / intercept_scaling)² has nothing left to pull on. A move longer than the
+    # data's own spread (coef ≈ 0: a class no hyperplane separates) would only harm the
+    # conditioning, and there the penalty is negligible next to C·Σ hinge: it is skipped.
     centre = x.mean(axis=0)
     spread = np.sqrt(np.mean(np.sum((x - centre) ** 2, axis=1)))
 
     def liblinear(origin, labels, multi):
         # (crammer_singer ignores `loss`: its loss is its own.)
         svc = LinearSVC(C=c, loss="hinge", multi_class=multi, dual=True, tol=tol,
-                        max_iter=max_iter, intercept_scaling=intercept_scaling)
+                        max_iter=max_iter, intercept_scaling=intercept_scaling, random_state=0)
         coef, local = fit(svc, x - origin, labels)
         return coef, local
 
@@ -271,5 +291,6 @@ def linear_svm_reference(x, y, c, multi_class="ovr", method="liblinear", tol=1e-
     if n_classes == 2:
         # scikit-learn returns only f_1 − f_0 for two classes; the minimum-norm split
         # (w_0 = −w_1, which the Crammer–Singer optimum has) gives both rows back.
-        coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+        coef = np.vstack([-coef / 2, coef / 2])
+        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
     return coef, intercept
