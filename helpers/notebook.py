@@ -314,7 +314,11 @@ def to_jsonable(value):
 
 
 def write_results(path, results):
-    """Write ``results`` as JSON to ``path`` (no-op when ``path`` is None); returns the path.
+    """Write ``results`` as JSON to ``path`` (no-op when ``path`` is None); returns None.
+
+    Nothing is returned on purpose: it is a notebook's last line, and a returned path would
+    be displayed there, in reports too, where it names a staging folder that is gone when
+    the run ends.
 
     ``peak_rss_mb``, the kernel's peak resident memory so far, is added: it is the figure
     that says whether a notebook fits Binder's 2 GB. The file is written to a temporary
@@ -338,7 +342,7 @@ def write_results(path, results):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return path
+    return None
 
 
 def peak_rss_mb():

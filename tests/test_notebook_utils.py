@@ -60,8 +60,9 @@ def test_smoke_size():
 def test_write_results_converts_numpy_and_is_atomic(tmp_path):
     path = tmp_path / "r.json"
     assert notebook.write_results(None, {"a": 1}) is None
-    notebook.write_results(path, {"acc": np.float32(0.5), "n": np.int64(3), "v": np.arange(2),
-                                  "nan": float("nan"), "t": (1, 2), 3: True})
+    # None, not the path: a notebook's last line would display it (a dead staging path in reports).
+    assert notebook.write_results(path, {"acc": np.float32(0.5), "n": np.int64(3), "v": np.arange(2),
+                                         "nan": float("nan"), "t": (1, 2), 3: True}) is None
     written = json.loads(path.read_text())
     # The kernel's peak memory is added to every results file (Binder's 2 GB budget).
     assert written.pop("peak_rss_mb") > 50
