@@ -103,6 +103,20 @@ def test_two_classes_match_an_exact_svc():
     assert cosine >= 0.99
 
 
+def test_one_output_with_plus_minus_one_labels_is_the_binary_svm():
+    x, y = make_classification(300, 4, n_informative=3, n_redundant=0, random_state=4)
+    lam = 1e-3
+    c = svm.c_from_l2(lam, len(x), 1)
+    model = models.build_linear_svm(4, 1, l2=lam, seed=0)
+    info = models.fit_to_convergence(model, x, (2 * y - 1)[:, None])  # Keras' hinge takes ±1
+    assert info["converged"], info["message"]
+    svc = SVC(kernel="linear", C=c, tol=1e-6).fit(x, y)
+    exact = 2 * lam * svm.ovr_hinge_objectives(svc.coef_, svc.intercept_, x, y, c)[0]
+    assert info["objective"] == pytest.approx(exact, rel=5e-3)
+    scores = keras.ops.convert_to_numpy(model(x.astype("float32")))
+    assert svm.prediction_agreement(scores, svc.predict(x)) >= 0.99
+
+
 def test_ten_imbalanced_classes_match_the_one_vs_rest_reference():
     centers = np.random.default_rng(5).normal(scale=4.0, size=(10, 8))
     sizes = [300] + [60] * 9  # one class five times larger than the others
@@ -163,8 +177,14 @@ def test_max_steps_stops_early_and_says_so():
 def test_bad_models_are_rejected():
     x = np.zeros((4, 3))
     y = keras.utils.to_categorical([0, 1, 0, 1], 2)
+    two_layers = keras.Sequential([
+        keras.Input(shape=(3,)),
+        keras.layers.Dense(4),
+        keras.layers.Dense(2, kernel_regularizer=keras.regularizers.l2(0.01)),
+    ])
+    two_layers.compile(loss="hinge")
     with pytest.raises(ValueError, match="one Dense layer"):
-        models.fit_to_convergence(models.build_deep_hinge(3, 2), x, y)
+        models.fit_to_convergence(two_layers, x, y)
     with pytest.raises(ValueError, match="loss='squared_hinge'"):
         models.fit_to_convergence(models.build_linear_svm(3, 2, loss="squared_hinge"), x, y)
     with pytest.raises(ValueError, match="λ > 0"):
