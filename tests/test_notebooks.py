@@ -67,21 +67,49 @@ def check_01(r):
 
 def check_02(r):
     assert r["smoke"] is True and r["dataset"] == "mnist"
+    assert (r["n_train"], r["n_test"]) == (500, 500)
+    assert r["data"].startswith("MNIST: ") and "training images" in r["data"]  # describe_images names the data
     acc = r["test_accuracy"]
-    assert set(acc) == {"seed_quasi_svm", "quasi_svm", "svc"}
+    assert set(acc) == {"seed_quasi_svm", "quasi_svm", "svc", "svc_other_gamma", "deep_hinge"}
     for value in acc.values():
         _accuracy(value)
-    assert acc["svc"] > 0.5 and acc["quasi_svm"] > 0.5  # 10 classes: chance is 0.1
-    for value in r["agreement_with_svc"].values():
-        _accuracy(value)
+    for name in ("svc", "svc_other_gamma", "quasi_svm"):
+        assert acc[name] > 0.5, name  # 10 classes: chance is 0.1
+    # Every agreement comes with its floor acc + acc_svc - 1, and can never be below it.
+    assert set(r["agreement_with_svc"]) == set(r["agreement_floor"]) == set(r["same_answer_on_svc_errors"])
+    for name, agreement in r["agreement_with_svc"].items():
+        floor = r["agreement_floor"][name]
+        assert floor == pytest.approx(max(0.0, acc[name] + acc["svc"] - 1.0)), name
+        assert _accuracy(agreement) >= floor - 1e-9, name
+        _accuracy(r["same_answer_on_svc_errors"][name])
     assert r["agreement_with_svc"]["quasi_svm"] > 0.5
-    assert r["gamma"]["recipe"] == pytest.approx(0.005)  # scale 10 -> 1/(2·10²)
-    assert 0.005 < r["gamma"]["heuristic"] < 0.05  # sklearn's gamma='scale' on MNIST pixels (≈ 0.013)
-    assert r["gamma"]["quasi_svm"] == pytest.approx(1.5 * r["gamma"]["heuristic"], rel=1e-4)
-    assert len(r["sweep"]) == 6 and {row["scale"] for row in r["sweep"]} == {5.0, 10.0, 20.0}
-    for row in r["sweep"]:
-        _accuracy(row["test_accuracy"])
-    assert all(r["train_seconds"][k] > 0 for k in ("seed_quasi_svm", "quasi_svm", "svc"))
+    # The reference SVC is the fast recipe's own SVM: the same γ (its validated factor × sklearn's 'scale').
+    gamma, chosen = r["gamma"], r["validation"]
+    assert gamma["recipe"] == pytest.approx(0.005)  # scale 10 -> 1/(2·10²)
+    assert 0.005 < gamma["heuristic"] < 0.05  # sklearn's gamma='scale' on MNIST pixels (≈ 0.013)
+    assert gamma["quasi_svm"] == pytest.approx(chosen["gamma_factor"] * gamma["heuristic"], rel=1e-4)
+    assert gamma["svc"] == pytest.approx(gamma["quasi_svm"], rel=1e-9)
+    # Chosen on held-out training images: smoke tries γ factors 1.0 and 1.5 at the default learning rate.
+    assert chosen["gamma_factor"] in (1.0, 1.5) and chosen["n_fit"] + chosen["n_held"] <= r["n_train"]
+    assert len(chosen["rows"]) == 2 and all(_accuracy(row["held-out accuracy"]) > 0.3 for row in chosen["rows"])
+    # The sweep: two feature counts at the recipe's learning rate, then each at the other's lr × D.
+    assert len(r["sweep"]) == 4 and {row["output_dim"] for row in r["sweep"]} == {128, 512}
+    products = sorted(row["learning_rate"] * row["output_dim"] for row in r["sweep"])
+    assert products[0] == pytest.approx(products[1]) and products[2] == pytest.approx(products[3])
+    # The two error sources: (a) exact solve on random features, (b) Keras head, (c) exact SVM, per D.
+    study = r["study"]
+    assert [row["D"] for row in study] == [64, 256]
+    assert len({row["accuracy (c)"] for row in study}) == 1 and study[0]["accuracy (c)"] > 0.5
+    assert study[-1]["accuracy (a)"] > 0.3
+    for row in study:
+        for key, value in row.items():
+            if key.startswith("agreement"):
+                _accuracy(value)
+            elif key.startswith("correlation"):
+                assert -1.0 <= value <= 1.0, key
+    assert len(r["study_baselines"]) == 5  # (a), (b), the MLP, another γ, the one-vs-one twin
+    assert r["sincos_predict_speedup"] > 0
+    assert all(r["train_seconds"][k] > 0 for k in ("seed_quasi_svm", "quasi_svm", "svc", "deep_hinge"))
 
 
 def check_05(r):
