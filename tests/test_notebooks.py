@@ -18,8 +18,9 @@ papermill = pytest.importorskip("papermill")
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-# Generous by default (a loaded CI runner); on an idle 2-core machine each smoke run takes well under it.
-SMOKE_LIMIT_S = float(os.environ.get("SVM_TUTORIAL_SMOKE_LIMIT_S", "90"))
+# A guard against a smoke run that has stopped being small, not a benchmark: generous, because
+# a shared 2-core machine more than doubles the 20-70 s that each run takes on an idle one.
+SMOKE_LIMIT_S = float(os.environ.get("SVM_TUTORIAL_SMOKE_LIMIT_S", "300"))
 
 pytestmark = pytest.mark.notebooks
 
