@@ -205,6 +205,21 @@ def check_04(r):
         assert floor == pytest.approx(max(0.0, row["accuracy"] + acc["svc"] - 1.0))
         assert _accuracy(row["agreement with exact RBF SVC"]) >= floor - 1e-9
     assert r["quasi_svm_vs_svc"] == rbf["Quasi-SVM (same γ, C)"]["agreement with exact RBF SVC"] > 0.8
+    # The learner's own models: the problems measured, then fixed.
+    learner = r["learner"]
+    assert learner["c_of_l2_0.01"] == pytest.approx(1 / (2 * 0.01 * r["n_train"]))  # categorical_hinge: C = 1/(2λn)
+    d = learner["output_dim"]  # the learner's 4822; fewer in smoke mode
+    assert learner["gamma_as_written"] == pytest.approx(1 / (7 + d), rel=0.1)  # GlorotNormal at scale 1: s²/2
+    assert learner["l2_model_1"] == pytest.approx(d / 2 / (2 * chosen["C"] * r["n_train"]))  # ×D/2: raw cos features
+    assert learner["as_written_shortfall_min"] > 0  # softmax: no row reaches the margin
+    table = {row["model"]: row for row in learner["table"]}
+    for name in ("model 1 as written", "model 1 as fixed", "model 2 as written", "model 2 as fixed"):
+        _accuracy(table[name]["test accuracy"])
+        _accuracy(table[name]["agreement with the exact SVM"])
+    assert table["model 1 as fixed"]["agreement with the exact SVM"] > table["model 1 as written"]["agreement with the exact SVM"]
+    assert table["model 1 as fixed"]["test accuracy"] > 0.5
+    assert table["model 2 as fixed"]["agreement with the exact SVM"] >= 0.9
+    assert len(learner["steps_1"]) == 5 and len(learner["steps_2"]) == 3
     assert r["claims_failed"] == []
 
 
