@@ -28,6 +28,7 @@ import os
 import json
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,39 +109,28 @@ def load_plan(plan_path, overrides=None, notebooks_dir=NOTEBOOKS_DIR):
     return runs
 
 
-_SOCKETS = None
-
-
-def _kernel_manager_class():
-    """Kernels talk over local sockets (IPC) where the system has them.
+def _ipc_kernel_options(sockets_dir):
+    """papermill options for kernels that talk over local sockets (IPC) in ``sockets_dir``.
 
     Over TCP, ipykernel 7 warns on every start that the traffic is unencrypted, which is
-    noise in a terminal that only ran a report. The socket files live in a temporary folder.
+    noise in a terminal that only ran a report. Empty where the system has no such sockets.
     """
-    global _SOCKETS
     if os.name != "posix":
-        return None
-    import tempfile
-
+        return {}
     from jupyter_client.manager import AsyncKernelManager
-
-    if _SOCKETS is None:  # removed when the process ends
-        _SOCKETS = tempfile.TemporaryDirectory(prefix="svm-kernel-")
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
             kwargs.setdefault("transport", "ipc")
-            kwargs.setdefault("ip", os.path.join(_SOCKETS.name, "kernel"))
+            kwargs.setdefault("ip", os.path.join(sockets_dir, "kernel"))
             super().__init__(**kwargs)
 
-    return IPCKernelManager
+    return {"kernel_manager_class": IPCKernelManager}
 
 
-def _execute(run, staging, log):
+def _execute(run, staging, log, kernel_options):
     import papermill
 
-    # TensorFlow reads this when the kernel loads it: keep its C++ logs out of the outputs.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     results_path = staging / f"{run.name}.json"
     parameters = {**run.parameters, "results_path": str(results_path)}
     started = time.perf_counter()
@@ -152,7 +142,7 @@ def _execute(run, staging, log):
             cwd=str(run.notebook.parent),
             kernel_name="python3",
             progress_bar=False,
-            **({"kernel_manager_class": _kernel_manager_class()} if _kernel_manager_class() else {}),
+            **kernel_options,
         )
     except papermill.PapermillExecutionError as err:
         raise ReportError(
@@ -271,12 +261,14 @@ def run_reports(runs, out_dir="reports", log=print):
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     summaries = []
-    for i, run in enumerate(runs, start=1):
-        log(f"[{i}/{len(runs)}] {run.name} ({run.notebook.name})")
-        summary = _execute(run, staging, log)
-        _export_html(staging / f"{run.name}.ipynb", staging / f"{run.name}.html")
-        summary["figure"] = extract_key_figure(staging / f"{run.name}.ipynb", staging / f"{run.name}.png")
-        summaries.append(summary)
+    with tempfile.TemporaryDirectory(prefix="svm-kernel-") as sockets_dir:
+        kernel_options = _ipc_kernel_options(sockets_dir)
+        for i, run in enumerate(runs, start=1):
+            log(f"[{i}/{len(runs)}] {run.name} ({run.notebook.name})")
+            summary = _execute(run, staging, log, kernel_options)
+            _export_html(staging / f"{run.name}.ipynb", staging / f"{run.name}.html")
+            summary["figure"] = extract_key_figure(staging / f"{run.name}.ipynb", staging / f"{run.name}.png")
+            summaries.append(summary)
     write_index(summaries, staging / "index.html")
     shutil.rmtree(out_dir, ignore_errors=True)
     staging.rename(out_dir)
