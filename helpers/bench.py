@@ -30,13 +30,34 @@ One record (a dict) per dataset × approach. What is timed, and how:
   run; ``seed_accuracy_target`` and ``seed_accuracy_source`` say which). The test
   accuracy after each epoch is measured on cached test features with the clock stopped,
   and kept as ``test_accuracy_curve``. The test set is only watched, never used to choose
-  anything.
+  anything. ``test_accuracy_curve_seconds`` holds the clock at those points: feature time
+  plus training time to that epoch's end, on the clock of ``fit_seconds``; its last point is
+  ``fit_seconds`` less what Keras' ``fit`` spends outside its epochs (taking in the feature
+  array before the first, finishing after the last). Neither holds the warm-up
+  (``warmup_seconds``) nor the test features the curve is measured on.
 - ``seed_quasi_svm`` is the keras.io recipe unchanged, including ``validation_split=0.2``:
   it trains on the first 80 % of the training rows only. Its ``n_train`` says so.
+- ``linear_svm`` and ``sklearn_linear_svc`` are one SVM solved twice: the one-vs-rest
+  linear SVM with hinge loss, a free (unpenalised) intercept and C =
+  ``svm.c_from_l2(LINEAR_L2, n, K)``. ``linear_svm`` is Keras' ``Dense(K)`` +
+  ``l2(LINEAR_L2)`` + ``hinge``, trained to the minimum of its own objective by
+  ``models.fit_to_convergence`` (full-batch smoothed L-BFGS in ``keras.ops``; no epochs,
+  ``fit_seconds`` is that solve). ``sklearn_linear_svc`` is ``svm.linear_svm_reference``
+  (liblinear, refitted until its penalised intercept is about 0). Both records hold
+  ``svm_objective``, Keras' objective (mean hinge + λ‖W‖², = 2λ × scikit-learn's primal
+  summed over the K problems) computed the same way for both, and ``agreement_with_pair``,
+  the share of test predictions equal to the other's.
 - ``agreement_with_svc``: the share of test predictions equal to those of ``sklearn_svc``
-  (exact RBF SVC) when that ran in the same call, else ``None``.
+  (exact RBF SVC) when that ran in the same call, else ``None``. Two accurate classifiers
+  agree often whatever they are, so two baselines come with it (``helpers.compare``):
+  ``agreement_floor`` = max(0, acc + acc_svc − 1), the least agreement that two models of
+  these accuracies can have, and ``agreement_on_svc_errors``, on the test rows the SVC gets
+  wrong, the share where the model gives the SVC's (wrong) answer.
+- ``data``: what was loaded, in words (``helpers.data.describe_images`` for image sets:
+  the offline MNIST file holds the first 22,699 of the 60,000 official training images).
 - ``peak_rss_mb``: the process' peak resident memory so far (``ru_maxrss``), when the
-  record was made; it only grows, so the last record holds the run's peak.
+  record was made, in MiB (2^20 bytes, despite the name); it only grows, so the last
+  record holds the run's peak.
 """
 
 import argparse
@@ -51,8 +72,8 @@ import numpy as np
 
 # Keras (and helpers.models, which imports it) is imported inside the functions that train:
 # loading a backend takes seconds, and `--help` or a bad option should not pay for it.
+from helpers import compare, svm
 from helpers import data as hdata
-from helpers import svm
 from helpers.notebook import gpu_names, peak_rss_mb, versions
 
 APPROACHES = (
@@ -70,10 +91,14 @@ SEED_RECIPE = dict(
     output_dim=4096, scale=10.0, epochs=20, batch_size=128, learning_rate=1e-3,
     loss="hinge", validation_split=0.2,
 )
-# Defaults of the other Keras baselines (the builders' own defaults for the rest).
+# Defaults of deep_hinge (the builder's own defaults for the rest).
 BASELINE_EPOCHS = 20
 BASELINE_BATCH_SIZE = 128
 SVC_C = 5.0
+# The L2 factor of linear_svm (the common recipe's l2(0.01)); sklearn_linear_svc uses its C.
+LINEAR_L2 = 0.01
+# The linear pair: each is the other's reference.
+PAIRS = {"linear_svm": "sklearn_linear_svc", "sklearn_linear_svc": "linear_svm"}
 # Keras predicts in batches of this size (the same for every Keras model).
 PREDICT_BATCH_SIZE = 1024
 # The seed recipe's test accuracy on MNIST (keras.io recipe, this project's reference run).
@@ -83,14 +108,16 @@ RECORD_KEYS = (
     "dataset", "approach", "backend", "device", "n_train", "n_test", "n_features", "n_classes",
     "epochs", "batch_size", "fit_seconds", "predict_seconds", "seconds_per_epoch",
     "feature_seconds", "train_seconds", "warmup_seconds", "load_seconds", "trainable_params",
-    "test_accuracy", "agreement_with_svc", "seconds_to_seed_accuracy", "seed_accuracy_target",
-    "seed_accuracy_source", "test_accuracy_curve", "peak_rss_mb", "params", "notes",
-    "versions", "date",
+    "test_accuracy", "agreement_with_svc", "agreement_floor", "agreement_on_svc_errors",
+    "svm_objective", "agreement_with_pair", "seconds_to_seed_accuracy", "seed_accuracy_target",
+    "seed_accuracy_source", "test_accuracy_curve", "test_accuracy_curve_seconds",
+    "peak_rss_mb", "data", "params", "notes", "versions", "date",
 )
 TABLE_COLUMNS = (
     "dataset", "approach", "n_train", "n_test", "epochs", "fit_seconds", "predict_seconds",
     "seconds_per_epoch", "feature_seconds", "seconds_to_seed_accuracy", "trainable_params",
-    "test_accuracy", "agreement_with_svc", "peak_rss_mb",
+    "test_accuracy", "agreement_with_svc", "agreement_floor", "agreement_on_svc_errors",
+    "peak_rss_mb",
 )
 
 
@@ -116,16 +143,18 @@ def _is_csv(name):
 
 
 def load_dataset(name, *, n_train=None, n_test=None, seed=0, mnist_path=None):
-    """``dict(x_train, y_train, x_test, y_test, n_classes, load_seconds)``, float32 features.
+    """``dict(x_train, y_train, x_test, y_test, n_classes, load_seconds, description)``.
 
-    Images are flattened to 784 values in [0, 1]; tables are standardized with a
-    ``StandardScaler`` fitted on the training rows. ``n_train``/``n_test`` subsample
-    (class-balanced, ``helpers.data.subsample``).
+    Features are float32. Images are flattened to 784 values in [0, 1]; tables are
+    standardized with a ``StandardScaler`` fitted on the training rows. ``n_train``/``n_test``
+    subsample (class-balanced, ``helpers.data.subsample``). ``description`` names what was
+    loaded and used, in words.
     """
     start = time.perf_counter()
     if name in hdata.IMAGE_DATASETS:
         (x_train, y_train), (x_test, y_test) = hdata.load_images(name, mnist_path if name == "mnist" else None)
         x_train, x_test = hdata.flatten_images(x_train), hdata.flatten_images(x_test)
+        description = hdata.describe_images(name, len(x_train), len(x_test))
     elif name == "four_class" or _is_csv(name):
         from sklearn.model_selection import train_test_split
         from sklearn.preprocessing import StandardScaler
@@ -137,6 +166,11 @@ def load_dataset(name, *, n_train=None, n_test=None, seed=0, mnist_path=None):
             x_train, x_test, y_train, y_test = train_test_split(
                 table.x, table.y, test_size=0.25, random_state=seed, stratify=table.y
             )
+        source = "data/four_class.csv" if name == "four_class" else str(name)
+        description = (
+            f"{source}: {len(x_train) + len(x_test):,} rows, split {len(x_train):,} training / "
+            f"{len(x_test):,} test (stratified, seed {seed})"
+        )
         scaler = StandardScaler().fit(x_train)
         x_train = scaler.transform(x_train).astype(np.float32)
         x_test = scaler.transform(x_test).astype(np.float32)
@@ -144,14 +178,17 @@ def load_dataset(name, *, n_train=None, n_test=None, seed=0, mnist_path=None):
         raise ValueError(
             f"Unknown dataset {name!r}. Expected one of {list(DATASETS)} or a path to a .csv file."
         )
+    available = len(x_train), len(x_test)
     x_train, y_train = hdata.subsample(x_train, y_train, n_train, seed=seed)
     x_test, y_test = hdata.subsample(x_test, y_test, n_test, seed=seed)
+    if (len(x_train), len(x_test)) != available:
+        description += f"; of these, {len(x_train):,} training and {len(x_test):,} test rows are used"
     y_train, y_test = np.asarray(y_train, np.int64), np.asarray(y_test, np.int64)
     n_classes = int(max(y_train.max(), y_test.max()) + 1)
     return dict(
         x_train=np.ascontiguousarray(x_train, np.float32), y_train=y_train,
         x_test=np.ascontiguousarray(x_test, np.float32), y_test=y_test,
-        n_classes=n_classes, load_seconds=time.perf_counter() - start,
+        n_classes=n_classes, load_seconds=time.perf_counter() - start, description=description,
     )
 
 
@@ -221,11 +258,6 @@ def _run_keras(approach, data, *, epochs, batch_size, output_dim, scale, seed):
             "keras.io recipe unchanged, incl. validation_split=0.2: trains on the first 80% "
             "of the training rows"
         )
-    elif approach == "linear_svm":
-        epochs, batch_size = epochs or BASELINE_EPOCHS, batch_size or BASELINE_BATCH_SIZE
-        model = models.build_linear_svm(n_features, n_classes, seed=seed)
-        params = dict(l2=0.01, loss="hinge", learning_rate=1e-3, c=svm.c_from_l2(0.01, len(x), n_classes))
-        notes = "Dense(K) + L2 hinge on raw features (builder defaults)"
     else:  # deep_hinge
         epochs, batch_size = epochs or BASELINE_EPOCHS, batch_size or BASELINE_BATCH_SIZE
         model = models.build_deep_hinge(n_features, n_classes, seed=seed)
@@ -248,6 +280,52 @@ def _run_keras(approach, data, *, epochs, batch_size, output_dim, scale, seed):
         predict_seconds=predict_seconds, seconds_per_epoch=fit_seconds / epochs,
         warmup_seconds=warmup, trainable_params=svm.count_params(model), params=params,
         notes=notes,
+    ), predictions
+
+
+def _linear_objective(coef, intercept, data):
+    """Keras' objective of ``linear_svm`` for (coef (K, d), intercept (K,)): 2λ × sklearn's primal."""
+    c = svm.c_from_l2(LINEAR_L2, len(data["x_train"]), data["n_classes"])
+    primal = svm.ovr_hinge_objectives(coef, intercept, data["x_train"], data["y_train"], c)
+    return 2.0 * LINEAR_L2 * float(np.sum(primal))
+
+
+def _run_linear_svm(data, *, seed):
+    """Keras' Dense + l2 + hinge, trained to its objective's minimum (no epochs, no batches)."""
+    import keras
+
+    from helpers import models
+
+    x, y = data["x_train"], data["y_train"]
+    n_classes = data["n_classes"]
+    model = models.build_linear_svm(x.shape[1], n_classes, l2=LINEAR_L2, loss="hinge", seed=seed)
+    start = time.perf_counter()
+    info = models.fit_to_convergence(model, x, keras.utils.to_categorical(y, n_classes))
+    fit_seconds = time.perf_counter() - start
+    # The solver runs eagerly (nothing to compile); only the predict step is warmed up.
+    start = time.perf_counter()
+    _warm_up_predict(model, x, len(data["x_test"]))
+    warmup = time.perf_counter() - start
+    predictions, predict_seconds = _timed_predict(model, data["x_test"])
+    dense = [layer for layer in model.layers if layer.weights][0]
+    coef = keras.ops.convert_to_numpy(dense.kernel).T
+    intercept = keras.ops.convert_to_numpy(dense.bias)
+    params = dict(
+        l2=LINEAR_L2, c=svm.c_from_l2(LINEAR_L2, len(x), n_classes), loss="hinge",
+        solver="models.fit_to_convergence", tol=info["tol"], steps=info["steps"],
+        converged=info["converged"],
+    )
+    notes = (
+        "Dense(K) + l2 + hinge on the raw features, trained to the minimum of Keras' objective "
+        f"(fit_to_convergence: {info['message']}); the same SVM as sklearn_linear_svc"
+    )
+    if not info["converged"]:
+        notes += "; DID NOT CONVERGE"
+    return dict(
+        n_train=len(x), epochs=None, batch_size=None, fit_seconds=fit_seconds,
+        predict_seconds=predict_seconds, seconds_per_epoch=None, warmup_seconds=warmup,
+        trainable_params=svm.count_params(model),
+        svm_objective=_linear_objective(coef, intercept, data), params=params, notes=notes,
     ), predictions
 
 
@@ -296,6 +374,7 @@ def _run_quasi_svm(data, *, epochs, batch_size, output_dim, scale, seed, seed_ta
         warmup_seconds=info["warmup_seconds"], trainable_params=svm.count_params(model),
         seconds_to_seed_accuracy=to_target,
         test_accuracy_curve=[round(acc, 4) for _, _, acc in curve],
+        test_accuracy_curve_seconds=[info["feature_seconds"] + seconds for _, seconds, _ in curve],
         params=recipe,
         notes="RFF sin/cos features cached once (feature_seconds, included in fit_seconds); "
         "Dense head trained by Keras on them; the returned model predicts on raw inputs. "
@@ -304,19 +383,14 @@ def _run_quasi_svm(data, *, epochs, batch_size, output_dim, scale, seed, seed_ta
 
 
 def _run_sklearn(approach, data):
-    from sklearn.svm import SVC, LinearSVC
+    from sklearn.svm import SVC
 
     x, y = data["x_train"], data["y_train"]
-    if approach == "sklearn_svc":
-        model = SVC(kernel="rbf", gamma="scale", C=SVC_C)
-        params = dict(kernel="rbf", gamma="scale", C=SVC_C)
-        notes = "exact RBF SVC (libsvm, one-vs-one)"
-    else:
-        # The C that matches linear_svm's Keras objective (λ = 0.01), so the two are a pair.
-        c = svm.c_from_l2(0.01, len(x), data["n_classes"])
-        model = LinearSVC(C=c, loss="hinge", max_iter=5000)
-        params = dict(C=c, loss="hinge", max_iter=5000)
-        notes = "exact linear SVM on raw features, C matched to linear_svm's l2=0.01"
+    if approach == "sklearn_linear_svc":
+        return _run_linear_reference(data)
+    model = SVC(kernel="rbf", gamma="scale", C=SVC_C)
+    params = dict(kernel="rbf", gamma="scale", C=SVC_C)
+    notes = "exact RBF SVC (libsvm, one-vs-one)"
     start = time.perf_counter()
     import warnings
 
@@ -331,16 +405,36 @@ def _run_sklearn(approach, data):
     start = time.perf_counter()
     predictions = model.predict(data["x_test"])
     predict_seconds = time.perf_counter() - start
-    if approach == "sklearn_svc":
-        stored = model.dual_coef_.size + model.intercept_.size
-        params["n_support_vectors"] = int(model.n_support_.sum())
-    else:
-        stored = model.coef_.size + model.intercept_.size
+    stored = model.dual_coef_.size + model.intercept_.size
+    params["n_support_vectors"] = int(model.n_support_.sum())
     return dict(
         n_train=len(x), epochs=None, batch_size=None, fit_seconds=fit_seconds,
         predict_seconds=predict_seconds, seconds_per_epoch=None, trainable_params=int(stored),
         params=params, notes=notes + "; trainable_params = fitted coefficients + intercepts",
     ), np.asarray(predictions)
+
+
+def _run_linear_reference(data):
+    """scikit-learn's exact one-vs-rest linear SVM, free intercept, at linear_svm's C."""
+    x, y = data["x_train"], data["y_train"]
+    c = svm.c_from_l2(LINEAR_L2, len(x), data["n_classes"])
+    start = time.perf_counter()
+    coef, intercept = svm.linear_svm_reference(x, y, c)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    predictions = np.argmax(data["x_test"] @ coef.T.astype(np.float32) + intercept.astype(np.float32), axis=1)
+    predict_seconds = time.perf_counter() - start
+    return dict(
+        n_train=len(x), epochs=None, batch_size=None, fit_seconds=fit_seconds,
+        predict_seconds=predict_seconds, seconds_per_epoch=None,
+        trainable_params=int(coef.size + intercept.size),
+        svm_objective=_linear_objective(coef, intercept, data),
+        params=dict(C=c, l2=LINEAR_L2, loss="hinge", multi_class="ovr",
+                    solver="svm.linear_svm_reference (liblinear)"),
+        notes="exact one-vs-rest linear SVM, free intercept (liblinear refitted until its "
+        "penalised intercept is about 0), C = c_from_l2(l2, n, K): the same SVM as linear_svm; "
+        "predicts with one matrix product; trainable_params = coefficients + intercepts",
+    ), predictions
 
 
 # --------------------------------------------------------------------------- the harness
@@ -372,10 +466,11 @@ def run_benchmark(
     """Run each approach on each dataset; return one record (dict) per pair.
 
     ``datasets``: names from ``DATASETS`` or paths to CSV files (label in the last column).
-    ``approaches``: names from ``APPROACHES``. ``epochs``/``batch_size`` override every Keras
-    approach's default, ``output_dim``/``scale`` both RFF approaches' (``None``: each
-    approach's own). ``out``: a path to write the records to as JSON. ``verbose``: print a
-    line per record and the table at the end. See the module docstring for what is timed.
+    ``approaches``: names from ``APPROACHES``. ``epochs``/``batch_size`` override the default
+    of every Keras approach trained by epochs (not ``linear_svm``, which is trained to
+    convergence), ``output_dim``/``scale`` both RFF approaches' (``None``: each approach's
+    own). ``out``: a path to write the records to as JSON. ``verbose``: print a line per
+    record and the table at the end. See the module docstring for what is timed.
     """
     if isinstance(datasets, str):
         datasets = (datasets,)
@@ -427,6 +522,8 @@ def run_benchmark(
                 result.update(seed_accuracy_target=target, seed_accuracy_source=source)
             elif approach.startswith("sklearn"):
                 result, predicted = _run_sklearn(approach, data)
+            elif approach == "linear_svm":
+                result, predicted = _run_linear_svm(data, seed=seed)
             else:
                 result, predicted = _run_keras(
                     approach, data, epochs=epochs, batch_size=batch_size,
@@ -438,14 +535,23 @@ def run_benchmark(
                 dataset=str(dataset), approach=approach, backend=backend, device=device,
                 n_test=len(data["y_test"]), n_features=int(data["x_train"].shape[1]),
                 n_classes=data["n_classes"], load_seconds=data["load_seconds"],
-                versions=found_versions, date=date,
+                data=data["description"], versions=found_versions, date=date,
             )
             record.update(result)
             record["test_accuracy"] = float(np.mean(predicted == data["y_test"]))
             if "sklearn_svc" in predictions:
-                record["agreement_with_svc"] = svm.prediction_agreement(
-                    predicted, predictions["sklearn_svc"]
+                reference = predictions["sklearn_svc"]
+                record["agreement_with_svc"] = compare.agreement(predicted, reference)
+                record["agreement_floor"] = compare.agreement_floor(
+                    record["test_accuracy"], float(np.mean(reference == data["y_test"]))
                 )
+                errors = compare.agreement_on_errors(predicted, reference, data["y_test"])
+                record["agreement_on_svc_errors"] = None if np.isnan(errors) else errors
+            pair = PAIRS.get(approach)
+            if pair in predictions:  # the second of the pair to run fills in both records
+                agreement = compare.agreement(predicted, predictions[pair])
+                record["agreement_with_pair"] = agreement
+                by_approach[pair]["agreement_with_pair"] = agreement
             record["peak_rss_mb"] = peak_rss_mb()
             by_approach[approach] = record
             if verbose:
@@ -477,7 +583,9 @@ def _jsonable(value):
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, float):
-        return round(value, 6)
+        # 8 significant digits, not decimals: C = 2.2027e-4 and an objective's 1e-6 differences
+        # must survive, and times need no more.
+        return float(f"{value:.8g}")
     return value
 
 
@@ -530,8 +638,14 @@ def build_parser():
         "--approaches", type=_names, default=list(APPROACHES),
         help=f"comma-separated subset of: {', '.join(APPROACHES)} (default: all)",
     )
-    parser.add_argument("--epochs", type=_positive_int, help="override every Keras approach's epochs")
-    parser.add_argument("--batch-size", type=_positive_int, help="override every Keras approach's batch size")
+    parser.add_argument(
+        "--epochs", type=_positive_int,
+        help="override the epochs of every Keras approach but linear_svm (trained to convergence)",
+    )
+    parser.add_argument(
+        "--batch-size", type=_positive_int,
+        help="override the batch size of every Keras approach but linear_svm",
+    )
     parser.add_argument("--output-dim", type=_positive_int, help="RFF output_dim for both RFF approaches")
     parser.add_argument("--scale", type=_positive_float, help="RFF scale for both RFF approaches")
     parser.add_argument("--n-train", type=_positive_int, help="subsample the training set")
@@ -556,6 +670,11 @@ def main(argv=None):
             f"argument --datasets: unknown {unknown}; choose from {list(DATASETS)} or a .csv path"
         )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Each approach builds a new model, so TensorFlow counts every first predict as a
+    # "retracing" and warns; nothing is traced twice for one model (pure noise here).
+    from helpers.notebook import quiet_logs
+
+    quiet_logs()
     records = run_benchmark(
         datasets=args.datasets, approaches=args.approaches, epochs=args.epochs,
         batch_size=args.batch_size, output_dim=args.output_dim, scale=args.scale,

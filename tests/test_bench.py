@@ -48,7 +48,12 @@ def _check_record(record):
     assert 0.0 <= record["agreement_with_svc"] <= 1.0
     assert record["peak_rss_mb"] > 0 and record["load_seconds"] >= 0
     assert record["trainable_params"] > 0
-    if record["approach"].startswith("sklearn"):
+    # The floor is what the two accuracies force: max(0, acc + acc_svc - 1).
+    assert record["agreement_floor"] <= record["agreement_with_svc"] + 1e-9
+    # None only where the SVC makes no mistake (nothing to compare on).
+    errors = record["agreement_on_svc_errors"]
+    assert errors is None or 0.0 <= errors <= 1.0
+    if record["approach"].startswith("sklearn") or record["approach"] == "linear_svm":
         assert record["epochs"] is None and record["seconds_per_epoch"] is None
     else:
         assert record["epochs"] >= 1 and record["seconds_per_epoch"] > 0
@@ -60,7 +65,22 @@ def test_four_class_records_are_complete_and_sane(four_class_records):
     for record in four_class_records:
         _check_record(record)
         assert record["dataset"] == "four_class" and record["n_test"] == 200
-    assert records["sklearn_svc"]["agreement_with_svc"] == 1.0
+    svc = records["sklearn_svc"]
+    assert svc["agreement_with_svc"] == 1.0 and svc["agreement_on_svc_errors"] == 1.0
+    for record in four_class_records:
+        floor = max(0.0, record["test_accuracy"] + svc["test_accuracy"] - 1.0)
+        assert record["agreement_floor"] == pytest.approx(floor, abs=1e-6)
+        assert record["agreement_on_svc_errors"] is not None  # the SVC errs here (accuracy < 1)
+        assert record["data"].startswith("data/four_class.csv: 2,000 rows, split 1,500 training / 500 test")
+        assert record["data"].endswith("200 training and 200 test rows are used")
+    # The linear pair is one SVM: the same objective at the optimum, the same predictions.
+    keras_linear, sklearn_linear = records["linear_svm"], records["sklearn_linear_svc"]
+    assert keras_linear["params"]["converged"] is True
+    c = 1 / (2 * 0.01 * 200 * 4)  # C = 1 / (2 λ n K)
+    assert keras_linear["params"]["c"] == sklearn_linear["params"]["C"] == pytest.approx(c)
+    assert keras_linear["svm_objective"] == pytest.approx(sklearn_linear["svm_objective"], rel=1e-3)
+    assert keras_linear["agreement_with_pair"] == sklearn_linear["agreement_with_pair"] >= 0.98
+    assert records["quasi_svm"]["agreement_with_pair"] is None
     # The validation_split of the keras.io recipe holds back 20% of the rows.
     assert records["seed_quasi_svm"]["n_train"] == 160 and records["quasi_svm"]["n_train"] == 200
     # 4 classes: chance is about 0.25-0.35; the RBF models must clearly beat it.
@@ -69,6 +89,9 @@ def test_four_class_records_are_complete_and_sane(four_class_records):
     quasi = records["quasi_svm"]
     assert quasi["feature_seconds"] > 0 and quasi["fit_seconds"] >= quasi["feature_seconds"]
     assert len(quasi["test_accuracy_curve"]) == quasi["epochs"] == 2
+    # The curve's clock is fit_seconds' clock: features first, then training, epoch by epoch.
+    first, last = quasi["test_accuracy_curve_seconds"]
+    assert quasi["feature_seconds"] < first < last <= quasi["fit_seconds"]
     counts = {
         "seed_quasi_svm": 4096 * 4 + 4,
         "quasi_svm": 8192 * 4 + 4,
@@ -97,8 +120,14 @@ def test_mnist_from_a_tiny_npz(tiny_mnist):
     assert by["seed_quasi_svm"]["trainable_params"] == 40_970  # the keras.io recipe's count
     assert by["quasi_svm"]["trainable_params"] == 8192 * 10 + 10
     assert by["sklearn_svc"]["test_accuracy"] > 0.9
+    if by["sklearn_svc"]["test_accuracy"] == 1.0:  # no SVC error: no agreement on its errors
+        assert all(r["agreement_on_svc_errors"] is None for r in records)
     assert by["quasi_svm"]["test_accuracy"] > 0.5  # chance is 0.1
     assert by["quasi_svm"]["seed_accuracy_source"] == "seed_quasi_svm in this run"
+    assert by["sklearn_svc"]["data"] == (
+        "MNIST: the first 300 of the 60,000 official training images and the first 100 of "
+        "the 10,000 official test images"
+    )
 
 
 def test_cli_writes_valid_json(tmp_path, capsys):
@@ -110,6 +139,7 @@ def test_cli_writes_valid_json(tmp_path, capsys):
     records = json.loads(out.read_text())
     assert [r["approach"] for r in records] == ["quasi_svm", "sklearn_linear_svc"]
     assert records[0]["params"]["output_dim"] == 256 and records[0]["agreement_with_svc"] is None
+    assert records[0]["agreement_floor"] is None and records[1]["agreement_with_pair"] is None
     assert "quasi_svm" in capsys.readouterr().out  # the table
 
 

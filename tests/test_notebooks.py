@@ -127,14 +127,29 @@ def check_05(r):
     for dataset, chance in (("mnist", 0.1), ("four_class", 0.39)):
         for approach in ("sklearn_svc", "quasi_svm"):
             assert r["test_accuracy"][dataset][approach] > chance + 0.2, (dataset, approach)
+    # The data are named as what they are: a part of MNIST's training set, a split of the table.
+    assert r["data"]["mnist"].startswith("MNIST: the first 22,699 of the 60,000 official training images")
+    assert r["data"]["four_class"].startswith("data/four_class.csv: 2,000 rows")
+    by = {(rec["dataset"], rec["approach"]): rec for rec in r["records"]}
     for rec in r["records"]:
         assert rec["fit_seconds"] > 0 and rec["predict_seconds"] > 0
         if rec["dataset"] == "mnist":
             assert rec["n_test"] == 500 and rec["n_train"] <= 500  # the smoke subsets
-        _accuracy(rec["agreement_with_svc"])
         assert rec["trainable_params"] > 0
+        # Agreement comes with its floor, which the two accuracies force.
+        svc_accuracy = by[rec["dataset"], "sklearn_svc"]["test_accuracy"]
+        assert rec["agreement_floor"] == pytest.approx(max(0.0, rec["test_accuracy"] + svc_accuracy - 1), abs=1e-6)
+        assert _accuracy(rec["agreement_with_svc"]) >= rec["agreement_floor"] - 1e-9
+        _accuracy(rec["agreement_on_svc_errors"])
     svc = {rec["dataset"]: rec for rec in r["records"] if rec["approach"] == "sklearn_svc"}
-    assert all(rec["agreement_with_svc"] == 1.0 for rec in svc.values())
+    assert all(rec["agreement_with_svc"] == 1.0 == rec["agreement_on_svc_errors"] for rec in svc.values())
+    # The linear pair is one SVM solved twice: the same objective, nearly the same predictions.
+    for dataset, pair in r["linear_pair"].items():
+        assert pair["agreement"] >= 0.97, dataset
+        assert pair["objective_keras"] == pytest.approx(pair["objective_sklearn"], rel=1e-2), dataset
+        assert by[dataset, "linear_svm"]["params"]["converged"] is True
+    assert set(r["linear_pair"]) == {"mnist", "four_class"}
+    assert len(r["claims"]) >= 5
 
 
 def check_03(r):
