@@ -19,9 +19,9 @@ import numpy as np
 from helpers.svm import as_labels, prediction_agreement
 
 
-def agreement(a, b):
-    """Share of samples on which two classifiers predict the same class (labels or scores)."""
-    return prediction_agreement(a, b)
+# Share of samples on which two classifiers predict the same class (labels or scores): the one
+# definition lives in helpers.svm, so this module's name for it cannot drift from it.
+agreement = prediction_agreement
 
 
 def agreement_floor(accuracy_a, accuracy_b):

@@ -598,13 +598,26 @@ def _lbfgs_stage(evaluate, theta, tol, max_steps, memory):
     return theta, value, steps, evaluations
 
 
+def _per_row_loss(loss):
+    """The compiled loss as a function giving one value per row, whether named or an instance.
+
+    A ``keras.losses.Loss`` instance reduces over the batch (its mean, by default); a copy
+    with ``reduction=None`` returns the rows' values, so every form is summed the same way.
+    """
+    if isinstance(loss, str):
+        return keras.losses.get(loss)
+    if isinstance(loss, keras.losses.Loss):
+        return type(loss).from_config({**loss.get_config(), "reduction": None})
+    return loss  # a plain function of (y_true, y_pred) already gives one value per row
+
+
 def keras_objective(model, x, y_onehot):
     """What Keras minimises for ``model`` on (x, y): the mean of its loss plus its penalties.
 
     Computed with the model's own loss function and regularisation losses, in float64 on the
     host for the sum over rows, so it can be compared with scikit-learn's objectives.
     """
-    loss_fn = keras.losses.get(model.loss) if isinstance(model.loss, str) else model.loss
+    loss_fn = _per_row_loss(model.loss)
     total, n = 0.0, len(x)
     for start in range(0, n, 8192):
         rows = slice(start, start + 8192)

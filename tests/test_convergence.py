@@ -56,6 +56,19 @@ def test_keras_objectives_are_the_primals_times_two_lambda():
         assert models.keras_objective(model, x, onehot) == pytest.approx(keras_loss, rel=1e-5)
 
 
+
+@pytest.mark.parametrize("loss", [keras.losses.CategoricalHinge(), keras.losses.Hinge(), keras.losses.categorical_hinge])
+def test_keras_objective_whatever_form_the_compiled_loss_takes(loss):
+    """A Loss instance reduces over the batch: summing its value per batch would divide by n twice."""
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(50, 3)).astype("float32"), rng.integers(0, 3, 50)
+    model = models.build_linear_svm(3, 3, l2=0.05, loss="hinge", seed=0)
+    model.compile(loss=loss)
+    onehot = keras.utils.to_categorical(y, 3)
+    keras_loss = model.evaluate(x, onehot, batch_size=50, verbose=0, return_dict=True)["loss"]
+    assert keras_loss > 0.5  # random weights: far from the minimum, so a factor n would show
+    assert models.keras_objective(model, x, onehot) == pytest.approx(keras_loss, rel=1e-5)
+
 def test_categorical_hinge_is_clipped_crammer_singer_and_a_bias_shift_closes_the_gap():
     x = np.array([[0.0], [1.0], [2.0]])
     y = np.array([0, 1, 2])
