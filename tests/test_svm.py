@@ -69,3 +69,29 @@ def test_prediction_agreement_on_labels_and_scores():
     assert svm.prediction_agreement(np.array([[-0.5], [2.0]]), [0, 1]) == 1.0
     with pytest.raises(ValueError, match="length"):
         svm.prediction_agreement([0, 1], [0])
+
+
+@pytest.mark.parametrize("gamma", ["scale", 0.3])
+def test_rbf_svc_predict_gives_libsvms_labels(gamma):
+    """Five classes (ten one-vs-one pairs), string labels, chunks that split the rows unevenly."""
+    from sklearn.datasets import make_blobs
+
+    x, y = make_blobs(n_samples=400, centers=5, n_features=4, cluster_std=2.5, random_state=0)
+    labels = np.array(["a", "b", "c", "d", "e"])[y]
+    svc = SVC(kernel="rbf", gamma=gamma, C=2.0).fit(x[:300], labels[:300])
+    expected = svc.predict(x[300:])
+    assert len(set(expected)) == 5 and np.mean(expected == labels[300:]) < 1.0  # a real test: errors included
+    np.testing.assert_array_equal(svm.rbf_svc_predict(svc, x[300:], chunk=37), expected)
+
+
+def test_rbf_svc_predict_rejects_what_it_cannot_predict():
+    x, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+    with pytest.raises(ValueError, match="kernel='rbf'"):
+        svm.rbf_svc_predict(SVC(kernel="linear").fit(x, y), x)
+    with pytest.raises(ValueError, match="kernel='rbf'"):
+        svm.rbf_svc_predict(SVC(), x)  # not fitted
+    svc = SVC().fit(x, y)
+    with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
+        svm.rbf_svc_predict(svc, x[:, :2])
+    with pytest.raises(ValueError, match="chunk"):
+        svm.rbf_svc_predict(svc, x, chunk=0)
