@@ -13,6 +13,7 @@ where one panel makes sense, so figures can be combined.
 - ``parameter_sweep``: a score against one parameter, one line per value of another.
 - ``accuracy_over_time``: test accuracy against training seconds, with reference points.
 - ``timing_bars``: fit and predict seconds per model (log scale), side by side.
+- ``margins``: binary SVMs' boundary, margins f = ±1 and circled support vectors, panels side by side.
 """
 
 from __future__ import annotations
@@ -265,4 +266,93 @@ def timing_bars(table, x="approach", columns=("fit_seconds", "predict_seconds"),
         if hue is not None and ax.get_legend() is not None:
             ax.legend(frameon=False, fontsize=8, title=hue)
     fig.tight_layout()
+    return fig
+
+
+def _scores_of(decision, grid):
+    """One score per row from an estimator's ``decision_function`` or from a callable."""
+    if hasattr(decision, "decision_function"):
+        out = decision.decision_function(grid)
+    elif callable(decision):
+        out = decision(grid)
+    else:
+        raise ValueError(f"margins: a panel's decision must be callable or have decision_function. "
+                         f"Received {type(decision).__name__}")
+    out = np.asarray(out, dtype=float)
+    if out.ndim == 2 and out.shape[1] == 1:
+        out = out[:, 0]
+    if out.shape != (len(grid),):
+        raise ValueError(f"margins: a panel's decision must return one score per row, shape ({len(grid)},). "
+                         f"Received shape {out.shape}; for two one-vs-rest outputs pass (f1 − f0) / 2")
+    return out
+
+
+def margins(panels, x, y, ncols=None, grid_points=200, padding=0.5, panel_size=(4.4, 3.8), title=None):
+    """The "street" of binary SVMs: boundary f = 0, margins f = ±1, support vectors circled.
+
+    ``panels`` maps a panel title to ``(decision, support)``: ``decision`` is an estimator with
+    ``decision_function`` (e.g. an ``SVC``) or a callable returning one score per row of its
+    input; ``support`` is the support vectors among ``x`` (indices or a boolean mask; None:
+    none circled). One panel per entry, all on the same axes limits, so side-by-side panels
+    can be compared line by line; one legend for the whole figure, below the panels. The
+    points are coloured by ``y`` (two classes).
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y)
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"margins needs 2-D inputs x of shape (n, 2). Received shape {x.shape}")
+    if y.shape != (len(x),) or len(np.unique(y)) != 2:
+        raise ValueError(f"margins needs y with one label per row of x and two classes. "
+                         f"Received shape {y.shape} with classes {np.unique(y).tolist()}")
+    if not panels:
+        raise ValueError("margins needs at least one panel")
+    ncols = min(len(panels), 3) if ncols is None else ncols
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows + 0.6),
+                             sharex=True, sharey=True, squeeze=False)
+    lo, hi = x.min(axis=0) - padding, x.max(axis=0) + padding
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], grid_points), np.linspace(lo[1], hi[1], grid_points))
+    grid = np.c_[gx.ravel(), gy.ravel()]
+    classes = np.unique(y)
+    for ax, (name, (decision, support)) in zip(axes.flat, panels.items()):
+        f = _scores_of(decision, grid).reshape(gx.shape)
+        ax.contourf(gx, gy, (f > 0).astype(float), levels=[-0.5, 0.5, 1.5], colors=["#fbd5d5", "#d5e3fb"])
+        ax.contour(gx, gy, f, levels=[-1, 0, 1], colors="k", linestyles=["--", "-", "--"],
+                   linewidths=[1.0, 1.8, 1.0])
+        for label, color in zip(classes, ("C3", "C0")):
+            part = x[y == label]
+            ax.scatter(part[:, 0], part[:, 1], s=14, color=color, edgecolors="k", linewidths=0.3, zorder=3)
+        if support is not None:
+            index = np.asarray(support)
+            if index.dtype == bool:
+                if index.shape != (len(x),):
+                    raise ValueError(f"margins: panel {name!r}: a boolean support mask needs shape "
+                                     f"({len(x)},). Received {index.shape}")
+                index = np.flatnonzero(index)
+            index = index.astype(int).ravel()
+            if index.size and (index.min() < 0 or index.max() >= len(x)):
+                raise ValueError(f"margins: panel {name!r}: support indices must lie in [0, {len(x)}). "
+                                 f"Received {index.min()}..{index.max()}")
+            ax.scatter(x[index, 0], x[index, 1], s=90, facecolors="none", edgecolors="k",
+                       linewidths=1.1, zorder=4, gid="support vectors")
+        ax.set_title(name, fontsize=10)
+        ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]))
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("$x_1$")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("$x_2$")
+    handles = [
+        Line2D([], [], ls="none", marker="o", color="C3", markeredgecolor="k", label=f"class {classes[0]}"),
+        Line2D([], [], ls="none", marker="o", color="C0", markeredgecolor="k", label=f"class {classes[1]}"),
+        Line2D([], [], color="k", lw=1.8, label="boundary f(x) = 0"),
+        Line2D([], [], color="k", lw=1.0, ls="--", label="margins f(x) = ±1"),
+        Line2D([], [], ls="none", marker="o", markersize=10, markerfacecolor="none", markeredgecolor="k",
+               label="support vector"),
+    ]
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.6 / fig.get_figheight(), 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, fontsize=9)
     return fig

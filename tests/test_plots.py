@@ -151,3 +151,59 @@ def test_timing_bars_one_log_panel_per_column_and_skips_missing():
     assert len([p for p in fig.axes[1].patches if p.get_height() > 0]) == 2
     with pytest.raises(ValueError, match="columns"):
         plots.timing_bars(records, columns=("warmup_seconds",))
+
+
+def _support_circles(ax):
+    return [c for c in ax.collections if c.get_gid() == "support vectors"]
+
+
+def test_margins_one_panel_per_model_with_its_support_vectors_circled():
+    x, y = _toy(60)
+    svc = SVC(kernel="linear", C=1.0).fit(x, y)
+    mask = np.isin(np.arange(len(x)), svc.support_)
+    fig = plots.margins({"svc": (svc, svc.support_), "callable": (svc.decision_function, mask),
+                         "none": (svc, None)}, x, y, grid_points=40)
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == ["svc", "callable", "none"]
+    for ax in axes[:2]:
+        (circles,) = _support_circles(ax)
+        np.testing.assert_allclose(np.sort(circles.get_offsets()[:, 0]), np.sort(x[svc.support_, 0]))
+    assert _support_circles(axes[2]) == []
+    assert axes[0].get_xlim() == axes[1].get_xlim() and axes[0].get_ylim() == axes[2].get_ylim()
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "margins f(x) = ±1" in texts and "support vector" in texts
+
+
+def test_margins_draws_the_boundary_and_both_margins_where_the_svm_puts_them():
+    x, y = _toy(60)
+    svc = SVC(kernel="linear", C=1.0).fit(x, y)
+    fig = plots.margins({"svc": (svc, svc.support_)}, x, y, grid_points=60)
+    (contour,) = [c for c in fig.axes[0].collections if hasattr(c, "levels") and not c.filled]
+    np.testing.assert_allclose(contour.levels, [-1, 0, 1])
+    for level, paths in zip(contour.levels, contour.allsegs):
+        points = np.concatenate(paths)
+        np.testing.assert_allclose(svc.decision_function(points), level, atol=0.05)
+
+
+def test_margins_grid_hides_unused_axes():
+    x, y = _toy(40)
+    svc = SVC(kernel="linear").fit(x, y)
+    fig = plots.margins({f"p{i}": (svc, svc.support_) for i in range(4)}, x, y, ncols=3, grid_points=20)
+    assert sum(ax.get_visible() for ax in fig.axes) == 4 and len(fig.axes) == 6
+
+
+def test_margins_rejects_bad_inputs_naming_them():
+    x, y = _toy(30)
+    svc = SVC(kernel="linear").fit(x, y)
+    with pytest.raises(ValueError, match=r"2-D inputs x of shape \(n, 2\)"):
+        plots.margins({"m": (svc, None)}, np.zeros((5, 3)), np.r_[0, 0, 1, 1, 1])
+    with pytest.raises(ValueError, match="two classes"):
+        plots.margins({"m": (svc, None)}, x, np.zeros(len(x)))
+    with pytest.raises(ValueError, match="one score per row"):
+        plots.margins({"m": (lambda g: np.c_[g, g], None)}, x, y, grid_points=10)
+    with pytest.raises(ValueError, match=r"support indices must lie in \[0, 30\)"):
+        plots.margins({"m": (svc, [0, 30])}, x, y, grid_points=10)
+    with pytest.raises(ValueError, match="boolean support mask"):
+        plots.margins({"m": (svc, np.ones(3, dtype=bool))}, x, y, grid_points=10)
+    with pytest.raises(ValueError, match="at least one panel"):
+        plots.margins({}, x, y)
