@@ -13,7 +13,8 @@ where one panel makes sense, so figures can be combined.
 - ``parameter_sweep``: a score against one parameter, one line per value of another.
 - ``accuracy_over_time``: test accuracy against training seconds, with reference points.
 - ``timing_bars``: fit and predict seconds per model (log scale), side by side.
-- ``margins``: binary SVMs' boundary, margins f = ±1 and circled support vectors, panels side by side.
+- ``margins``: binary SVMs' boundary, margins f = ±1 and circled support vectors, panels side by side;
+  ``boundary_length`` measures how long (how wiggly) such a boundary is in the same window.
 """
 
 from __future__ import annotations
@@ -287,6 +288,13 @@ def _scores_of(decision, grid):
     return out
 
 
+def _window(x, padding, grid_points):
+    """The drawn window around 2-D points ``x``: its corners, the meshgrid and its rows."""
+    lo, hi = x.min(axis=0) - padding, x.max(axis=0) + padding
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], grid_points), np.linspace(lo[1], hi[1], grid_points))
+    return lo, hi, gx, gy, np.c_[gx.ravel(), gy.ravel()]
+
+
 def margins(panels, x, y, ncols=None, grid_points=200, padding=0.5, panel_size=(4.4, 3.8), title=None):
     """The "street" of binary SVMs: boundary f = 0, margins f = ±1, support vectors circled.
 
@@ -310,9 +318,7 @@ def margins(panels, x, y, ncols=None, grid_points=200, padding=0.5, panel_size=(
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows + 0.6),
                              sharex=True, sharey=True, squeeze=False)
-    lo, hi = x.min(axis=0) - padding, x.max(axis=0) + padding
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], grid_points), np.linspace(lo[1], hi[1], grid_points))
-    grid = np.c_[gx.ravel(), gy.ravel()]
+    lo, hi, gx, gy, grid = _window(x, padding, grid_points)
     classes = np.unique(y)
     for ax, (name, (decision, support)) in zip(axes.flat, panels.items()):
         f = _scores_of(decision, grid).reshape(gx.shape)
@@ -356,3 +362,22 @@ def margins(panels, x, y, ncols=None, grid_points=200, padding=0.5, panel_size=(
     fig.tight_layout(rect=(0, 0.6 / fig.get_figheight(), 1, 1))
     fig.legend(handles=handles, loc="lower center", ncol=5, frameon=False, fontsize=9)
     return fig
+
+
+def boundary_length(decision, x, level=0.0, grid_points=200, padding=0.5):
+    """Length of the curve f(x) = ``level`` inside the window ``margins`` draws around ``x``.
+
+    A number for how wiggly a boundary is: a straight boundary across the window is as long as
+    the window is wide, one that bends around single points is much longer. ``decision`` as in
+    ``margins`` (an estimator with ``decision_function`` or a callable). The curve is traced on
+    the same grid as the figure (contourpy, which matplotlib draws its contours with).
+    """
+    import contourpy
+
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"boundary_length needs 2-D inputs x of shape (n, 2). Received shape {x.shape}")
+    _, _, gx, gy, grid = _window(x, padding, grid_points)
+    f = _scores_of(decision, grid).reshape(gx.shape)
+    lines = contourpy.contour_generator(gx, gy, f).lines(level)
+    return float(sum(np.linalg.norm(np.diff(line, axis=0), axis=1).sum() for line in lines))

@@ -207,3 +207,25 @@ def test_margins_rejects_bad_inputs_naming_them():
         plots.margins({"m": (svc, np.ones(3, dtype=bool))}, x, y, grid_points=10)
     with pytest.raises(ValueError, match="at least one panel"):
         plots.margins({}, x, y)
+
+
+def test_boundary_length_of_a_straight_boundary_is_the_chord_of_the_window():
+    x = np.array([[0.0, 0.0], [4.0, 2.0]])
+    # f = x1 - 2: a vertical line across the window [-0.5, 4.5] × [-0.5, 2.5], 3 long.
+    vertical = plots.boundary_length(lambda g: g[:, 0] - 2.0, x, grid_points=50)
+    assert vertical == pytest.approx(3.0, rel=1e-6)
+    # f = x1 - x2 - 0.5: a diagonal from (0, -0.5) to (3, 2.5), √18 long.
+    diagonal = plots.boundary_length(lambda g: g[:, 0] - g[:, 1] - 0.5, x, grid_points=50)
+    assert diagonal == pytest.approx(np.sqrt(18.0), rel=1e-6)
+    assert plots.boundary_length(lambda g: g[:, 0] + 100.0, x, grid_points=20) == 0.0  # no boundary in the window
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        plots.boundary_length(lambda g: g[:, 0], np.zeros((4, 3)))
+
+
+def test_boundary_length_grows_with_a_wigglier_rbf_svm():
+    from sklearn.datasets import make_moons
+
+    x, y = make_moons(200, noise=0.2, random_state=0)
+    smooth = plots.boundary_length(SVC(gamma=0.5).fit(x, y), x, grid_points=80)
+    wiggly = plots.boundary_length(SVC(gamma=50.0, C=100.0).fit(x, y), x, grid_points=80)
+    assert wiggly > 1.5 * smooth
