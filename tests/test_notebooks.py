@@ -64,6 +64,29 @@ def check_01(r):
     assert rows[-1]["agreement with SVC"] > r["quasi_vs_svc"]["other_gamma_agreement"]
     assert rows[-1]["decision-value correlation"] > 0.9
     assert r["crammer_singer"]["agreement"] >= 0.97 and r["crammer_singer"]["objective gap"] < 0.02
+    # The street drawn on the 2-D set: Keras' points on or inside its margins are the SVC's support vectors.
+    toy = r["toy"]
+    assert toy["support_vectors_in_one_set_only"] == 0
+    assert toy["support_vectors_svc"] == toy["support_vectors_keras"] >= 3  # a 2-D street has at least 3
+    assert 1 - toy["weight_cosine"] < 1e-4 and toy["line_gap_share_of_street"] < 0.02 and toy["mirror_gap"] < 0.01
+    # The C/γ grid of RBF SVCs on the moons (200 training points in smoke mode).
+    rows = r["explorer"]["rows"]
+    cs, gammas = (0.1, 1.0, 100.0), (0.2, 2.0, 20.0)
+    grid = {(row["C"], row["γ"]): row for row in rows}
+    assert len(rows) == 9 and set(grid) == {(c, g) for c in cs for g in gammas}
+    for row in rows:
+        _accuracy(row["train accuracy"]), _accuracy(row["test accuracy"])
+        # A point with y·f(x) < 1 has α = C > 0: every violation is a support vector.
+        assert 0 < row["margin violations"] <= row["support vectors"] <= 200
+    for g in gammas:  # more C: fewer violations, a narrower street
+        violations = [grid[(c, g)]["margin violations"] for c in cs]
+        widths = [grid[(c, g)]["street width 2/‖w‖"] for c in cs]
+        assert violations[0] > violations[1] > violations[2] and widths[0] > widths[1] > widths[2] > 0
+    for c in cs:  # larger γ: a longer boundary; from 2 to 20 more support vectors
+        assert grid[(c, 20.0)]["boundary length"] > 1.5 * grid[(c, 0.2)]["boundary length"]
+        assert grid[(c, 20.0)]["support vectors"] > grid[(c, 2.0)]["support vectors"]
+    assert grid[(1.0, 2.0)]["test accuracy"] > 0.9  # two classes: chance is 0.5
+    assert r["explorer"]["violation_ratio"] <= 0.5
 
 
 def check_02(r):
@@ -150,6 +173,40 @@ def check_05(r):
         assert by[dataset, "linear_svm"]["params"]["converged"] is True
     assert set(r["linear_pair"]) == {"mnist", "four_class"}
     assert len(r["claims"]) >= 5
+    # The Stack Overflow answer's setup: its two models on the same smoke subset, 2 epochs, validation_split=0.2.
+    so = r["stack_overflow"]
+    assert so["data"].startswith("MNIST: the first 22,699 of the 60,000 official training images")
+    assert (so["epochs"], so["n_fit"], so["n_val"], so["n_test"]) == (2, 400, 100, 500)
+    quasi, mlp = so["models"]["quasi"], so["models"]["mlp"]
+    assert (quasi["trainable_params"], mlp["trainable_params"]) == (40_970, 111_514)  # the answer's counts
+    for run in (quasi, mlp):
+        assert run["epochs_recorded"] == 2 and len(run["val_loss"]) == 2 and run["fit_seconds"] > 0
+        _accuracy(run["test_accuracy"])
+        assert run["gap"] == pytest.approx(run["final_acc"] - run["final_val_acc"])
+        assert run["val_loss_rise"] == pytest.approx(run["val_loss"][-1] - min(run["val_loss"]))
+    # The paired difference is the difference of the two accuracies; its SE comes from the discordant counts.
+    b, c, n = so["only_quasi_right"], so["only_mlp_right"], so["n_test"]
+    assert so["difference"] == pytest.approx(quasi["test_accuracy"] - mlp["test_accuracy"], abs=1e-9)
+    assert so["standard_error"] == pytest.approx(np.sqrt(b + c - (b - c) ** 2 / n) / n)
+    # The verdicts follow the rules stated in the notebook, whichever way they go.
+    verdict = {True: "holds", False: "does not hold"}
+    assert so["verdicts"] == {
+        "a": verdict[mlp["gap"] < quasi["gap"] and mlp["val_loss_rise"] <= quasi["val_loss_rise"]],
+        "b": verdict[quasi["fit_seconds"] <= 0.9 * mlp["fit_seconds"]],
+        "c": "holds",
+        "d": verdict[abs(so["difference"]) <= 2 * so["standard_error"]],
+    }
+    # Exercises: the head grows by K weights per random feature; the SVC keeps more support vectors with more data.
+    ex = r["exercises"]
+    for row in ex["sweep"]:
+        if row["approach"] == "seed_quasi_svm":
+            assert row["trainable_params"] == 10 * row["output_dim"] + 10
+        assert row["seconds_per_epoch"] > 0
+    assert [row["output_dim"] for row in ex["sweep"]] == [None, 1024, 4096, 16384]
+    support = [row["support vectors"] for row in ex["svc"]]
+    assert [row["training images"] for row in ex["svc"]] == [100, 200, 400]
+    assert support == sorted(support) and support[-1] > support[0] and support[-1] <= 400
+    assert ex["agreement"] >= ex["agreement_floor"] - 1e-9 and ex["test_images_needed"] > 0
 
 
 def check_03(r):
