@@ -6,6 +6,10 @@ Run it from a shell (``python -m helpers.bench --help``) or from a notebook::
     records = run_benchmark(datasets=("four_class",), approaches=("quasi_svm", "sklearn_svc"))
     records_table(records)
 
+The scaling study (``python -m helpers.bench --scaling``, ``run_scaling``) is a separate mode:
+the exact RBF SVC against ``quasi_svm`` at growing training sizes, with fitted power-law slopes
+and the sizes where ``quasi_svm`` becomes the cheaper to fit and to predict (see ``run_scaling``).
+
 One record (a dict) per dataset × approach. What is timed, and how:
 
 - ``fit_seconds`` and ``predict_seconds`` are wall-clock times (``time.perf_counter``)
@@ -598,6 +602,336 @@ def records_table(records):
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
+# --------------------------------------------------------------------------- scaling study
+
+SCALING_SIZES = (1000, 2000, 5000, 10000, 20000)
+SCALING_DATASETS = ("mnist", "fashion_mnist", "four_class")
+SCALING_KEYS = (
+    "dataset", "n_train", "n_test", "svc_fit_seconds", "svc_predict_libsvm_seconds",
+    "svc_predict_libsvm_rows", "svc_predict_libsvm_seconds_full_test", "svc_predict_blas_seconds",
+    "blas_equals_libsvm", "svc_support_vectors", "svc_test_accuracy", "svc_converged",
+    "quasi_fit_seconds", "quasi_feature_seconds", "quasi_train_seconds", "quasi_warmup_seconds",
+    "quasi_predict_seconds", "quasi_trainable_params", "quasi_test_accuracy",
+    "quasi_agreement_with_svc", "agreement_floor", "peak_rss_mb", "load_average",
+    "elapsed_seconds",
+)
+
+
+def fit_power_law(n, seconds):
+    """``(k, a)`` with ``seconds ≈ a · n**k``: least squares on log(seconds) against log(n).
+
+    The slope k of a log-log plot is the exponent of the cost's growth: 1 is linear, 2 is
+    quadratic. Needs at least two distinct n and positive times.
+    """
+    n, seconds = np.asarray(n, dtype=float), np.asarray(seconds, dtype=float)
+    if n.shape != seconds.shape or n.ndim != 1:
+        raise ValueError(f"`n` and `seconds` must be 1-D of one length. Received: {n.shape}, {seconds.shape}")
+    if len(np.unique(n)) < 2:
+        raise ValueError(f"`n` must hold at least two distinct sizes. Received: n={n.tolist()}")
+    if np.any(n <= 0) or np.any(seconds <= 0):
+        raise ValueError("`n` and `seconds` must be positive (a power law is fitted to their logs).")
+    k, log_a = np.polyfit(np.log(n), np.log(seconds), 1)
+    return float(k), float(np.exp(log_a))
+
+
+def power_law_crossover(slow, fast):
+    """The n where ``fast = (k, a)`` becomes cheaper than ``slow = (k, a)``, or ``None``.
+
+    ``None`` when ``fast`` does not grow more slowly (same or larger slope): then it never
+    overtakes ``slow`` as n grows.
+    """
+    (k_slow, a_slow), (k_fast, a_fast) = slow, fast
+    if k_slow <= k_fast:
+        return None
+    return float((a_fast / a_slow) ** (1.0 / (k_slow - k_fast)))
+
+
+def _cheaper_from(sizes, slow, fast):
+    """The smallest measured n from which ``fast`` is below ``slow`` at every larger measured n."""
+    found = None
+    for n, s, f in reversed(list(zip(sizes, slow, fast))):
+        if f < s:
+            found = n
+        else:
+            break
+    return found
+
+
+SCALING_SERIES = {
+    "svc_fit": "svc_fit_seconds",
+    "quasi_fit": "quasi_fit_seconds",
+    "svc_predict_libsvm": "svc_predict_libsvm_seconds_full_test",
+    "svc_predict_blas": "svc_predict_blas_seconds",
+    "quasi_predict": "quasi_predict_seconds",
+}
+
+
+def scaling_summary(records):
+    """Slopes (``time ∝ n^k``) of each cost, and where ``quasi_svm`` becomes the cheaper one.
+
+    ``crossovers[...]["fitted_n"]`` is where the fitted lines cross (``None`` if they do not
+    cross with quasi_svm growing slower); ``extrapolated`` says whether that n lies outside the
+    measured sizes; ``measured_from_n`` is the smallest measured n from which quasi_svm was
+    cheaper at every larger measured size (``None``: never at the largest).
+    """
+    sizes = [r["n_train"] for r in records]
+    summary = dict(sizes=sizes, slopes={}, prefactors={}, crossovers={})
+    if len(set(sizes)) < 2:
+        return summary
+    lines = {}
+    for name, key in SCALING_SERIES.items():
+        k, a = fit_power_law(sizes, [r[key] for r in records])
+        lines[name] = (k, a)
+        summary["slopes"][name] = k
+        summary["prefactors"][name] = a
+    for label, slow, fast in (
+        ("fit", "svc_fit", "quasi_fit"),
+        ("predict_libsvm", "svc_predict_libsvm", "quasi_predict"),
+        ("predict_blas", "svc_predict_blas", "quasi_predict"),
+    ):
+        crossing = power_law_crossover(lines[slow], lines[fast])
+        summary["crossovers"][label] = dict(
+            fitted_n=crossing,
+            extrapolated=None if crossing is None else not (min(sizes) <= crossing <= max(sizes)),
+            measured_from_n=_cheaper_from(
+                sizes, [r[SCALING_SERIES[slow]] for r in records],
+                [r[SCALING_SERIES[fast]] for r in records],
+            ),
+        )
+    return summary
+
+
+def _scaling_point(data, n, *, seed, libsvm_rows, quasi_overrides):
+    """Fit the exact SVC and quasi_svm on the first ``n`` rows of ``data`` (already nested)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import SVC
+
+    x, y = data["x_train"][:n], data["y_train"][:n]
+    x_test, y_test = data["x_test"], data["y_test"]
+    # The harness' reference SVC (sklearn_svc): gamma='scale', C=SVC_C.
+    model = SVC(kernel="rbf", gamma="scale", C=SVC_C)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(x, y)
+    svc_fit = time.perf_counter() - start
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    rows = len(x_test) if libsvm_rows is None else min(libsvm_rows, len(x_test))
+    start = time.perf_counter()
+    libsvm_labels = np.asarray(model.predict(x_test[:rows]))
+    libsvm_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    blas_labels = svm.rbf_svc_predict(model, x_test)
+    blas_seconds = time.perf_counter() - start
+    sub = {"x_train": x, "y_train": y, "x_test": x_test, "y_test": y_test,
+           "n_classes": data["n_classes"]}
+    quasi, quasi_labels = _run_quasi_svm(
+        sub, seed=seed, seed_target=None, epochs=quasi_overrides.get("epochs"),
+        batch_size=quasi_overrides.get("batch_size"), output_dim=quasi_overrides.get("output_dim"),
+        scale=None,
+    )
+    svc_acc = float(np.mean(blas_labels == y_test))
+    quasi_acc = float(np.mean(quasi_labels == y_test))
+    return dict(
+        n_train=int(n), n_test=int(len(y_test)), svc_fit_seconds=svc_fit,
+        svc_predict_libsvm_seconds=libsvm_seconds, svc_predict_libsvm_rows=int(rows),
+        # libsvm's predict is one independent loop per row: its time is linear in the rows.
+        svc_predict_libsvm_seconds_full_test=libsvm_seconds * len(y_test) / rows,
+        svc_predict_blas_seconds=blas_seconds,
+        blas_equals_libsvm=float(np.mean(blas_labels[:rows] == libsvm_labels)),
+        svc_support_vectors=int(model.n_support_.sum()), svc_test_accuracy=svc_acc,
+        svc_converged=converged, svc_gamma=float(model._gamma), svc_c=SVC_C,
+        quasi_fit_seconds=quasi["fit_seconds"], quasi_feature_seconds=quasi["feature_seconds"],
+        quasi_train_seconds=quasi["train_seconds"], quasi_warmup_seconds=quasi["warmup_seconds"],
+        quasi_predict_seconds=quasi["predict_seconds"],
+        quasi_trainable_params=quasi["trainable_params"], quasi_test_accuracy=quasi_acc,
+        quasi_params=quasi["params"],
+        quasi_agreement_with_svc=compare.agreement(quasi_labels, blas_labels),
+        agreement_floor=compare.agreement_floor(quasi_acc, svc_acc),
+    )
+
+
+def _estimate_seconds(done, n):
+    """Seconds the next size ``n`` should take, from the sizes done (a power law on their times).
+
+    With one size done, assume the cost grows like n² (the exact SVC's fit, the dominant part);
+    with more, extrapolate the fitted line of the measured per-size totals.
+    """
+    sizes = [r["n_train"] for r in done]
+    totals = [r["point_seconds"] for r in done]
+    if len(set(sizes)) >= 2:
+        k, a = fit_power_law(sizes, totals)
+        # Never extrapolate below linear growth: small sizes are dominated by fixed costs.
+        return max(a * n ** k, totals[-1] * n / sizes[-1])
+    return totals[-1] * (n / sizes[-1]) ** 2
+
+
+def run_scaling(
+    dataset="mnist",
+    sizes=None,
+    *,
+    time_budget=None,
+    n_test=None,
+    libsvm_predict_rows=None,
+    seed=0,
+    mnist_path=None,
+    out=None,
+    quasi_overrides=None,
+    verbose=True,
+):
+    """The scaling study: exact RBF SVC against ``quasi_svm`` as the training set grows.
+
+    For each n in ``sizes`` (default ``SCALING_SIZES`` then every training row), both are
+    fitted on the first n rows of one class-balanced shuffle of the training set
+    (``helpers.data.subsample`` with ``seed``: the rows of each size contain those of every
+    smaller size) and predict the test set. Per size, one record: fit seconds, libsvm's
+    predict seconds (on the first ``libsvm_predict_rows`` test rows, scaled to the full test
+    set in ``svc_predict_libsvm_seconds_full_test``; its time is linear in the rows), the same
+    SVC's prediction by matrix products (``svm.rbf_svc_predict``, the full test set), support
+    vectors, accuracies, agreement with the SVC and its floor. The SVC is the harness'
+    ``sklearn_svc`` (gamma='scale', C=``SVC_C``), ``quasi_svm`` the harness' recipe.
+
+    ``time_budget`` (seconds): before each size, the time it should take is extrapolated from
+    the sizes done; when the run would pass the budget it stops there, and ``stopped`` says at
+    which n and why. The result (written to ``out`` after every size, so an interrupted run
+    keeps what it measured) is ``dict(meta, records, summary, stopped)``; ``summary`` holds the
+    fitted slopes and crossovers (``scaling_summary``).
+    """
+    _check_name("dataset", dataset, SCALING_DATASETS)
+    if time_budget is not None and not time_budget > 0:
+        raise ValueError(f"`time_budget` must be a positive number of seconds or None. Received: {time_budget!r}")
+    libsvm_predict_rows = _positive_int_or_none("libsvm_predict_rows", libsvm_predict_rows)
+    n_test = _positive_int_or_none("n_test", n_test)
+    quasi_overrides = dict(quasi_overrides or {})
+    bad = set(quasi_overrides) - {"epochs", "batch_size", "output_dim"}
+    if bad:
+        raise ValueError(f"`quasi_overrides` may set epochs, batch_size, output_dim. Received: {sorted(bad)}")
+    started = time.perf_counter()
+    import keras
+
+    data = load_dataset(dataset, n_test=n_test, seed=seed, mnist_path=mnist_path)
+    # One class-balanced shuffle of all rows; "the first n" of it is nested in n.
+    order = _balanced_order(data["y_train"], seed)
+    data["x_train"], data["y_train"] = data["x_train"][order], data["y_train"][order]
+    available = len(data["y_train"])
+    if sizes is None:
+        sizes = [s for s in SCALING_SIZES if s < available] + [available]
+    sizes = sorted({int(_positive_int_or_none("sizes", s)) for s in sizes})
+    too_big = [s for s in sizes if s > available]
+    if too_big:
+        raise ValueError(f"`sizes` {too_big} exceed the {available:,} training rows of {dataset}.")
+    meta = dict(
+        dataset=dataset, data=data["description"], sizes=sizes, n_test=len(data["y_test"]),
+        sample="class-balanced shuffle of the training rows (helpers.data.subsample order, "
+        f"seed {seed}); size n uses its first n rows, so each size contains the smaller ones",
+        libsvm_predict_rows=libsvm_predict_rows, time_budget_seconds=time_budget,
+        load_seconds=data["load_seconds"], backend=keras.backend.backend(), device=device_name(),
+        cpu_count=os.cpu_count(), versions=versions(), quasi_overrides=quasi_overrides,
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        svc=dict(kernel="rbf", gamma="scale", C=SVC_C),
+    )
+    result = dict(meta=meta, records=[], summary=scaling_summary([]), stopped=None)
+
+    def write():
+        if out is not None:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text(json.dumps(_jsonable(result), indent=2) + "\n")
+
+    for n in sizes:
+        elapsed = time.perf_counter() - started
+        if time_budget is not None and result["records"]:
+            estimate = _estimate_seconds(result["records"], n)
+            if elapsed + estimate > time_budget:
+                result["stopped"] = dict(
+                    before_n=n, elapsed_seconds=elapsed, estimated_seconds=estimate,
+                    reason=f"n={n:,} would take about {estimate:.0f} s (extrapolated from the "
+                    f"sizes done) and the budget of {time_budget:.0f} s has {time_budget - elapsed:.0f} s left",
+                )
+                if verbose:
+                    print(f"{dataset}: stopped before n={n}: {result['stopped']['reason']}", flush=True)
+                break
+        keras.utils.set_random_seed(seed)
+        point_start = time.perf_counter()
+        record = dict(dataset=dataset)
+        record.update(_scaling_point(data, n, seed=seed, libsvm_rows=libsvm_predict_rows,
+                                     quasi_overrides=quasi_overrides))
+        record.update(
+            point_seconds=time.perf_counter() - point_start, peak_rss_mb=peak_rss_mb(),
+            load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+            elapsed_seconds=time.perf_counter() - started,
+        )
+        result["records"].append(record)
+        result["summary"] = scaling_summary(result["records"])
+        write()
+        if verbose:
+            print(
+                f"{dataset} n={n}: SVC fit {record['svc_fit_seconds']:.1f}s, predict libsvm "
+                f"{record['svc_predict_libsvm_seconds_full_test']:.1f}s / BLAS "
+                f"{record['svc_predict_blas_seconds']:.2f}s, {record['svc_support_vectors']} SVs, "
+                f"acc {record['svc_test_accuracy']:.4f}; quasi_svm fit {record['quasi_fit_seconds']:.1f}s, "
+                f"predict {record['quasi_predict_seconds']:.2f}s, acc {record['quasi_test_accuracy']:.4f}, "
+                f"agreement {record['quasi_agreement_with_svc']:.4f}",
+                flush=True,
+            )
+    write()
+    return _jsonable(result)
+
+
+def _balanced_order(y, seed):
+    """Row indices in an order whose every prefix holds the classes in about their proportions."""
+    rng = np.random.default_rng(seed)
+    key = np.empty(len(y))
+    for cls in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == cls))
+        key[rows] = (np.arange(len(rows)) + rng.random()) / len(rows)
+    return np.argsort(key, kind="stable")
+
+
+def plot_scaling(results, path=None):
+    """Log-log panels (fit, predict) per dataset: measured times as points, fitted lines dashed."""
+    import matplotlib.pyplot as plt
+
+    if isinstance(results, dict):
+        results = [results]
+    fig, axes = plt.subplots(len(results), 2, figsize=(11, 4.2 * len(results)), squeeze=False)
+    styles = {
+        "svc_fit": ("exact SVC (libsvm)", "C0", "o"),
+        "quasi_fit": ("quasi_svm", "C1", "s"),
+        "svc_predict_libsvm": ("exact SVC, libsvm predict", "C0", "o"),
+        "svc_predict_blas": ("exact SVC, BLAS predict", "C2", "^"),
+        "quasi_predict": ("quasi_svm", "C1", "s"),
+    }
+    for row, result in zip(axes, results):
+        records, summary = result["records"], result["summary"]
+        sizes = np.array([r["n_train"] for r in records], dtype=float)
+        grid = np.geomspace(sizes.min(), sizes.max(), 50)
+        for ax, names, what in (
+            (row[0], ("svc_fit", "quasi_fit"), "fit"),
+            (row[1], ("svc_predict_libsvm", "svc_predict_blas", "quasi_predict"), "predict the test set"),
+        ):
+            for name in names:
+                label, color, marker = styles[name]
+                ax.loglog(sizes, [r[SCALING_SERIES[name]] for r in records], marker, color=color)
+                if name in summary["slopes"]:
+                    k, a = summary["slopes"][name], summary["prefactors"][name]
+                    ax.loglog(grid, a * grid ** k, "--", color=color, label=f"{label}: slope {k:.2f}")
+            ax.set_xlabel("training rows n")
+            ax.set_ylabel("seconds")
+            ax.set_title(f"{result['meta']['dataset']}: {what}")
+            ax.legend(fontsize=8)
+            ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
+
+
+def _sizes(text):
+    return [_positive_int(part) for part in text.replace(",", " ").split() if part]
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -654,6 +988,29 @@ def build_parser():
     parser.add_argument("--mnist-path", help="Keras-layout mnist.npz (default: $MNIST_NPZ, then Keras)")
     parser.add_argument("--out", help="write the records here as JSON")
     parser.add_argument("--quiet", action="store_true", help="print only the final table")
+    scaling = parser.add_argument_group(
+        "scaling study (--scaling): exact SVC against quasi_svm as n grows (run_scaling)"
+    )
+    scaling.add_argument("--scaling", action="store_true", help="run the scaling study instead")
+    scaling.add_argument(
+        "--sizes", type=_sizes,
+        help=f"training sizes, comma-separated (default: {', '.join(map(str, SCALING_SIZES))}, then all rows)",
+    )
+    scaling.add_argument(
+        "--dataset", default="mnist", choices=SCALING_DATASETS, help="the dataset (default: mnist)",
+    )
+    scaling.add_argument(
+        "--time-budget", type=_positive_float,
+        help="seconds: stop before a size that would pass this (extrapolated), keep what was measured",
+    )
+    scaling.add_argument(
+        "--libsvm-predict-rows", type=_positive_int,
+        help="time libsvm's own predict on this many test rows (scaled to the full test set)",
+    )
+    scaling.add_argument(
+        "--scaling-plot", nargs="+", metavar=("PNG", "RECORDS"),
+        help="draw the log-log figure of scaling records (JSON files written by --scaling) into PNG",
+    )
     return parser
 
 
@@ -675,6 +1032,21 @@ def main(argv=None):
     from helpers.notebook import quiet_logs
 
     quiet_logs()
+    if args.scaling_plot:
+        if len(args.scaling_plot) < 2:
+            parser.error("argument --scaling-plot: give the PNG to write, then one or more records files")
+        png, *files = args.scaling_plot
+        plot_scaling([json.loads(Path(f).read_text()) for f in files], png)
+        print(f"wrote {png}")
+        return None
+    if args.scaling:
+        result = run_scaling(
+            args.dataset, args.sizes, time_budget=args.time_budget, n_test=args.n_test,
+            libsvm_predict_rows=args.libsvm_predict_rows, seed=args.seed,
+            mnist_path=args.mnist_path, out=args.out, verbose=not args.quiet,
+        )
+        print(json.dumps(result["summary"], indent=2))
+        return result
     records = run_benchmark(
         datasets=args.datasets, approaches=args.approaches, epochs=args.epochs,
         batch_size=args.batch_size, output_dim=args.output_dim, scale=args.scale,

@@ -264,3 +264,149 @@ def test_gpu_script_cpu_test_writes_marked_records(tmp_path, tiny_mnist):
     assert quasi["trainable_params"] == 256 * 10 + 10
     assert records[0]["agreement_with_svc"] == 1.0 and quasi["agreement_with_svc"] > 0.3
     assert "backend: jax" in (out / "environment.txt").read_text()
+
+
+# --------------------------------------------------------------------------- scaling study
+
+TINY_QUASI = dict(epochs=3, output_dim=512)
+
+
+@pytest.fixture(scope="module")
+def scaling_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("scaling") / "scaling.json"
+    result = bench.run_scaling(
+        "four_class", [200, 400], quasi_overrides=TINY_QUASI, out=out, verbose=False
+    )
+    return result, out
+
+
+def test_scaling_records_hold_sane_values(scaling_run):
+    result, out = scaling_run
+    assert json.loads(out.read_text()) == result
+    records = result["records"]
+    assert [r["n_train"] for r in records] == [200, 400]
+    assert result["stopped"] is None and result["meta"]["svc"] == dict(kernel="rbf", gamma="scale", C=bench.SVC_C)
+    for record in records:
+        assert set(bench.SCALING_KEYS) <= set(record)
+        assert record["n_test"] == 500  # the 4-class table's whole test split
+        for key in ("svc_fit_seconds", "svc_predict_libsvm_seconds", "svc_predict_blas_seconds",
+                    "quasi_fit_seconds", "quasi_predict_seconds"):
+            assert record[key] > 0, key
+        # No subset asked for: libsvm predicted the whole test set, nothing was scaled.
+        assert record["svc_predict_libsvm_rows"] == 500
+        assert record["svc_predict_libsvm_seconds_full_test"] == record["svc_predict_libsvm_seconds"]
+        # The BLAS prediction is the same classifier: libsvm's labels on every row.
+        assert record["blas_equals_libsvm"] == 1.0
+        assert 0 < record["svc_support_vectors"] <= record["n_train"]
+        # Four classes (chance 0.25, majority class 0.39): both clearly learn.
+        assert record["svc_test_accuracy"] > 0.8 and record["quasi_test_accuracy"] > 0.6
+        assert record["agreement_floor"] <= record["quasi_agreement_with_svc"] <= 1.0
+        assert record["quasi_trainable_params"] == (512 + 1) * 4
+        assert record["svc_gamma"] > 0 and record["peak_rss_mb"] > 0
+    # More rows, more support vectors (the SVC's prediction cost grows with n).
+    assert records[1]["svc_support_vectors"] > records[0]["svc_support_vectors"]
+    assert set(result["summary"]["slopes"]) == set(bench.SCALING_SERIES)
+
+
+def test_scaling_libsvm_subset_is_scaled_to_the_test_set(tmp_path):
+    result = bench.run_scaling(
+        "four_class", [300], libsvm_predict_rows=100, quasi_overrides=TINY_QUASI, verbose=False
+    )
+    record = result["records"][0]
+    assert record["svc_predict_libsvm_rows"] == 100
+    assert record["svc_predict_libsvm_seconds_full_test"] == pytest.approx(
+        record["svc_predict_libsvm_seconds"] * 5, rel=1e-6
+    )
+    assert record["blas_equals_libsvm"] == 1.0
+    # One size: no slope can be fitted, and the summary says nothing rather than guessing.
+    assert result["summary"]["slopes"] == {}
+
+
+def test_scaling_stops_at_the_time_budget_and_keeps_what_it_has(tmp_path):
+    out = tmp_path / "stopped.json"
+    result = bench.run_scaling(
+        "four_class", [200, 400, 1500], time_budget=0.001, quasi_overrides=TINY_QUASI,
+        out=out, verbose=False,
+    )
+    # The first size always runs; the budget is spent, so it stops before the second.
+    assert [r["n_train"] for r in result["records"]] == [200]
+    stopped = result["stopped"]
+    assert stopped["before_n"] == 400 and stopped["estimated_seconds"] > 0
+    assert stopped["elapsed_seconds"] > 0.001 and "400" in stopped["reason"]
+    assert json.loads(out.read_text())["stopped"] == stopped
+
+
+def test_power_law_fit_recovers_a_known_exponent():
+    n = np.array([1000, 2000, 5000, 10000, 20000])
+    k, a = bench.fit_power_law(n, 3e-7 * n ** 2.3)
+    assert k == pytest.approx(2.3, abs=1e-9) and a == pytest.approx(3e-7, rel=1e-7)
+    # 1e-6 n² against 1e-3 n: equal at n = 1000, the quadratic one costlier above it.
+    assert bench.power_law_crossover((2.0, 1e-6), (1.0, 1e-3)) == pytest.approx(1000.0)
+    # The "fast" one growing as fast or faster never overtakes.
+    assert bench.power_law_crossover((1.0, 1.0), (1.5, 1e-3)) is None
+    with pytest.raises(ValueError, match="at least two distinct sizes"):
+        bench.fit_power_law([1000, 1000], [1.0, 2.0])
+    with pytest.raises(ValueError, match="must be positive"):
+        bench.fit_power_law([1000, 2000], [1.0, 0.0])
+
+
+def test_scaling_summary_crossovers_on_synthetic_records():
+    sizes = [1000, 2000, 4000, 8000]
+    records = [
+        dict(n_train=n, svc_fit_seconds=1e-6 * n ** 2, quasi_fit_seconds=2e-3 * n,
+             svc_predict_libsvm_seconds_full_test=1e-3 * n, svc_predict_blas_seconds=1e-4 * n,
+             quasi_predict_seconds=1.0 + 0 * n)
+        for n in sizes
+    ]
+    summary = bench.scaling_summary(records)
+    assert summary["slopes"]["svc_fit"] == pytest.approx(2.0)
+    assert summary["slopes"]["quasi_predict"] == pytest.approx(0.0, abs=1e-12)
+    fit = summary["crossovers"]["fit"]
+    # 1e-6 n² = 2e-3 n at n = 2000: inside the measured range; cheaper from 4000 on.
+    assert fit["fitted_n"] == pytest.approx(2000.0) and fit["extrapolated"] is False
+    assert fit["measured_from_n"] == 4000
+    # libsvm 1e-3 n = 1 s at n = 1000 (measured: equal there, cheaper from 2000).
+    assert summary["crossovers"]["predict_libsvm"]["fitted_n"] == pytest.approx(1000.0)
+    assert summary["crossovers"]["predict_libsvm"]["measured_from_n"] == 2000
+    # BLAS 1e-4 n = 1 s at n = 10,000: beyond the sizes, so extrapolated; never cheaper measured.
+    blas = summary["crossovers"]["predict_blas"]
+    assert blas["fitted_n"] == pytest.approx(10000.0) and blas["extrapolated"] is True
+    assert blas["measured_from_n"] is None
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(sizes=[200, 99999]), "exceed the 1,500 training rows"),
+        (dict(time_budget=0), "`time_budget` must be a positive"),
+        (dict(quasi_overrides=dict(scale=3.0)), "`quasi_overrides` may set"),
+        (dict(libsvm_predict_rows=0), "`libsvm_predict_rows` must be a positive integer"),
+    ],
+)
+def test_scaling_bad_options_raise_value_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        bench.run_scaling("four_class", **dict(dict(sizes=[200]), **kwargs), verbose=False)
+
+
+def test_scaling_unknown_dataset_names_it():
+    with pytest.raises(ValueError, match="Unknown dataset 'cifar'"):
+        bench.run_scaling("cifar", verbose=False)
+
+
+def test_scaling_cli_writes_the_study(tmp_path, capsys):
+    out = tmp_path / "cli.json"
+    result = bench.main(["--scaling", "--dataset", "four_class", "--sizes", "150,250", "--out", str(out)])
+    written = json.loads(out.read_text())
+    assert [r["n_train"] for r in written["records"]] == [150, 250] == result["meta"]["sizes"]
+    printed = capsys.readouterr().out
+    assert "four_class n=250: SVC fit" in printed and '"slopes"' in printed
+
+
+def test_scaling_plot_cli_draws_the_records(scaling_run, tmp_path, capsys):
+    _, records = scaling_run
+    png = tmp_path / "scaling.png"
+    bench.main(["--scaling-plot", str(png), str(records)])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    with pytest.raises(SystemExit):
+        bench.main(["--scaling-plot", str(png)])
+    assert "give the PNG to write, then one or more records files" in capsys.readouterr().err
