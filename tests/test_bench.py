@@ -410,3 +410,20 @@ def test_scaling_plot_cli_draws_the_records(scaling_run, tmp_path, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--scaling-plot", str(png)])
     assert "give the PNG to write, then one or more records files" in capsys.readouterr().err
+
+
+def test_scaling_estimate_extrapolates_each_part_with_its_last_slope():
+    def record(n):
+        # The SVC's fit grows like n², the rest like n (BLAS) or not at all (quasi_svm's predict).
+        parts = dict(svc_fit_seconds=1e-6 * n ** 2, svc_predict_libsvm_seconds=1e-3 * n,
+                     svc_predict_blas_seconds=1e-4 * n, quasi_fit_seconds=2e-3 * n, quasi_predict_seconds=1.0)
+        return dict(n_train=n, point_seconds=sum(parts.values()) + 0.5, **parts)
+
+    done = [record(10000), record(20000)]
+    # At 60,000: each part from its value at 20,000 with its own slope, at least 1 (so the
+    # constant predict triples), and the untimed 0.5 s linearly.
+    expected = 1e-6 * 60000 ** 2 + 1e-3 * 60000 + 1e-4 * 60000 + 2e-3 * 60000 + 3.0 + 1.5
+    assert bench._estimate_seconds(done, 60000) == pytest.approx(expected)
+    # One size done: the SVC's fit taken as n², the rest as n.
+    assert bench._estimate_seconds(done[:1], 20000) == pytest.approx(
+        1e-6 * 20000 ** 2 + 2 * (1e-3 * 10000 + 1e-4 * 10000 + 2e-3 * 10000 + 1.0 + 0.5))
