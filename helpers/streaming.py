@@ -381,7 +381,8 @@ def fit_streaming_quasi_svm(
 
     ``distribution``: a ``keras.distribution.DataParallel`` (``helpers.distributed.data_parallel``,
     JAX only): the model is built and trained in its scope, each batch split over its
-    devices. The returned model predicts outside that scope, on any batch size.
+    devices (on CPU devices one step at a time: ``distributed.OneStepInFlight``). The
+    returned model predicts outside that scope, on any batch size.
 
     Returns the model, or ``(model, info)`` with ``return_info=True``: ``fit_seconds`` (the
     whole ``model.fit``, its compilation included), ``gamma_seconds``, ``scale``, ``l2``,
@@ -398,12 +399,13 @@ def fit_streaming_quasi_svm(
     _check_positive_int("output_dim", output_dim)
     if learning_rate is None:
         learning_rate = 2e-4 * 8192 / output_dim
-    replicas = 1
+    replicas, callbacks = 1, []
     if distribution is not None:
         from helpers import distributed
 
         replicas = distributed.replica_count(distribution)
         distributed.check_batches(train.rows_per_epoch, train.batch_size, replicas, what="`train`")
+        callbacks = distributed.training_callbacks(distribution)
 
     start = time.perf_counter()
     if scale is None:
@@ -424,7 +426,7 @@ def fit_streaming_quasi_svm(
         began = time.perf_counter()
         # shuffle=False: the rows are shuffled by `train` itself; Keras would shuffle the
         # order of its batches on top, so that even shuffle=False data came in a random order.
-        model.fit(train, epochs=epochs, verbose=verbose, shuffle=False)
+        model.fit(train, epochs=epochs, verbose=verbose, shuffle=False, callbacks=callbacks)
         return model, time.perf_counter() - began
 
     if distribution is None:

@@ -64,6 +64,7 @@ SCRIPT = textwrap.dedent(
     print("RESULT " + json.dumps(dict(
         devices=keras.distribution.list_devices(),
         described=distributed.describe(dist),
+        callbacks=[type(c).__name__ for c in distributed.training_callbacks(dist)],
         kernel_devices=[one["kernel_devices"], two["kernel_devices"]],
         replicas=[one["replicas"], two["replicas"]],
         accuracy=[one["accuracy"], two["accuracy"]],
@@ -92,6 +93,8 @@ def two_devices(tmp_path_factory):
 def test_two_devices_train_the_one_device_head(two_devices):
     assert two_devices["devices"] == ["cpu:0", "cpu:1"]
     assert two_devices["described"] == "DataParallel over 2 devices: cpu:0, cpu:1"
+    # Virtual CPU devices train one step at a time (queued steps deadlocked XLA's all-reduce).
+    assert two_devices["callbacks"] == ["OneStepInFlight"]
     # The head's weights live on both devices only when the distribution was in effect.
     assert two_devices["kernel_devices"] == [1, 2] and two_devices["replicas"] == [1, 2]
     # Same rows, same batches: each device takes half a batch and the gradients are averaged,
