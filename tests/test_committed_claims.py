@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # for it); add it here when it ends with a claims table.
 LESSONS = [ROOT / "notebooks" / f"{name}.ipynb"
            for name in ("01_svm_theory", "02_quasi_svm_rff", "03_regularized_dense", "04_four_class_data",
-                            "05_gpu_benchmark")]
+                            "05_gpu_benchmark", "06_scaling")]
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
