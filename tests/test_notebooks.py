@@ -295,12 +295,31 @@ def check_04(r):
     assert r["claims_failed"] == []
 
 
+def check_06(r):
+    # Reads the committed scaling records (nothing heavy is trained): both datasets, ≥ 5 sizes each.
+    assert set(r["datasets"]) >= {"mnist", "fashion_mnist"}
+    for name, d in r["datasets"].items():
+        sizes = d["sizes"]
+        assert len(sizes) >= 5 and sizes == sorted(sizes), (name, sizes)
+        # The exact SVC's fit grows faster than linearly and faster than the Quasi-SVM's.
+        assert d["slopes"]["svc_fit"] > 1.2 and d["slopes"]["svc_fit"] > d["slopes"]["quasi_fit"] + 0.5
+        # More rows, more support vectors; the BLAS prediction is the same classifier as libsvm's.
+        assert d["support_vectors"][-1] > d["support_vectors"][0]
+        assert min(d["blas_equals_libsvm"]) >= 0.999
+        for acc, agreement, floor in zip(d["quasi_accuracy"], d["agreement"], d["agreement_floor"]):
+            assert _accuracy(acc) > 0.75 and floor < agreement <= 1.0
+        assert set(d["crossovers"]) == {"fit", "predict_libsvm", "predict_blas"}
+    assert r["exercise_slope"] > 0.5  # exercise 3's own SVC fits: growing times on growing sizes
+    assert r["claims_failed"] == []
+
+
 CHECKS = {
     "01_svm_theory": check_01,
     "02_quasi_svm_rff": check_02,
     "03_regularized_dense": check_03,
     "04_four_class_data": check_04,
     "05_gpu_benchmark": check_05,
+    "06_scaling": check_06,
 }
 
 
