@@ -1,8 +1,8 @@
 """A Quasi-SVM trained on more rows than fit in memory: features per batch, rows from disk.
 
 ``helpers.models.fit_quasi_svm`` computes the random features of every training row once and
-keeps them: 60,000 images × 8,192 float32 features are 1.97 GB, more than the images
-themselves (47 MB as bytes) by a factor of 40. That is the fast path while it fits. Past
+keeps them: 60,000 images × 8,192 float32 features are 1.97 GB, 42 times the images
+themselves (47 MB as bytes). That is the fast path while it fits. Past
 that, this module streams:
 
 - ``write_npy`` copies the rows, once, to a ``.npy`` file on disk (one row per example,
@@ -323,9 +323,9 @@ def build_streaming_quasi_svm(
     same; the head starts at zero, has the L2 factor ``l2`` (set at construction, where
     Keras attaches it to the weight) and trains with Adam cosine-decayed from
     ``learning_rate`` to 0 over ``decay_steps``. On TensorFlow it compiles without XLA: in
-    a trial on the 2-core CPU, its oneDNN matmul ran an epoch about 15 % faster than XLA
-    (4.3 vs 5.0 s for 6,000 Fashion-MNIST rows, shared machine) and skipped XLA's
-    compilation; other backends get Keras' "auto".
+    a trial on the shared 2-core CPU, later epochs of 6,000 Fashion-MNIST rows took 3.8–5.2 s
+    without XLA and 4.7–5.4 s with it, and XLA adds its compilation to the first; other
+    backends get Keras' "auto".
     """
     from helpers.layers import RandomFourierFeaturesSinCos
 
