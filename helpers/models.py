@@ -284,7 +284,11 @@ def fit_quasi_svm(
         per_output = 1 if loss == "categorical_hinge" else n_classes
         l2 = (output_dim // 2) * svm.l2_from_c(c, len(x_train), per_output)
     if l2:
+        # Keras 3 attaches a regularizer to a weight when the weight is created: the head was built
+        # with the model above, so the penalty goes on its kernel variable itself (and on the layer,
+        # for its config). Setting only ``head.kernel_regularizer`` here would train without it.
         head.kernel_regularizer = keras.regularizers.l2(l2)
+        head.kernel.regularizer = head.kernel_regularizer
     steps = epochs * int(np.ceil(len(features) / batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
     trainer.compile(
@@ -312,7 +316,7 @@ def fit_quasi_svm(
     train_seconds = elapsed - sum(c.paused for c in callbacks)
     del features
 
-    head.kernel_regularizer = None
+    head.kernel_regularizer = head.kernel.regularizer = None  # the returned model predicts; no penalty
     # On TensorFlow's CPU, its own (oneDNN) matmul predicts faster than XLA's; elsewhere "auto".
     compile_hinge(
         model, loss=loss, learning_rate=learning_rate,

@@ -71,3 +71,21 @@ def test_fit_quasi_svm_learns_and_predicts_on_raw_inputs():
     assert np.mean(model.predict(x, verbose=0).argmax(1) == y) > 0.9
     assert len(info["curve"]) == 20 and info["feature_seconds"] > 0 and info["train_seconds"] > 0
     assert svm.count_params(model) == 512 * 2 + 2
+
+
+def test_fit_quasi_svm_applies_the_l2_penalty_of_its_c():
+    """The head is built before the penalty is known: the penalty must still reach its kernel.
+
+    Keras 3 attaches a regularizer to a weight when it is created, so setting the layer's
+    attribute afterwards alone trained without any penalty (bit-identical weights for any C).
+    """
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 3)).astype("float32")
+    y = keras.utils.to_categorical((x[:, 0] * x[:, 1] > 0).astype(int), 2)
+    settings = dict(output_dim=256, epochs=3, batch_size=64, learning_rate=1e-2, seed=0, warmup=False)
+    norms = {}
+    for c in (None, 1e-3):
+        model = models.fit_quasi_svm(x, y, c=c, **settings)
+        norms[c] = float(np.linalg.norm(keras.ops.convert_to_numpy(model.layers[-1].kernel)))
+    assert norms[1e-3] < 0.5 * norms[None]  # C = 0.001 is a strong penalty: far smaller weights
+    assert model.losses == []  # the returned model predicts; its penalty is gone
