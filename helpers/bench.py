@@ -902,6 +902,7 @@ def _balanced_order(y, seed):
 def plot_scaling(results, path=None):
     """Log-log panels (fit, predict) per dataset: measured times as points, fitted lines dashed."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     if isinstance(results, dict):
         results = [results]
@@ -927,6 +928,11 @@ def plot_scaling(results, path=None):
                 if name in summary["slopes"]:
                     k, a = summary["slopes"][name], summary["prefactors"][name]
                     ax.loglog(grid, a * grid ** k, "--", color=color, label=f"{label}: slope {k:.2f}")
+            # Plain tick labels: log axes default to mathtext (10^k), whose font lookups print
+            # "findfont" warnings into notebook outputs where the STIX/Computer Modern fonts are missing.
+            for axis in (ax.xaxis, ax.yaxis):
+                axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+                axis.set_minor_formatter(NullFormatter())
             ax.set_xlabel("training rows n")
             ax.set_ylabel("seconds")
             ax.set_title(f"{result['meta']['dataset']}: {what}")
