@@ -10,10 +10,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-LESSONS = ["01_svm_theory", "02_quasi_svm_rff", "03_regularized_dense", "04_four_class_data", "05_gpu_benchmark"]
+LESSONS = ["01_svm_theory", "02_quasi_svm_rff", "03_regularized_dense", "04_four_class_data", "05_gpu_benchmark",
+           "06_scaling"]
 
 
-def test_the_five_lessons_are_there_in_order():
+def test_the_six_lessons_are_there_in_order():
     assert [p.stem for p in NOTEBOOKS] == LESSONS
 
 
