@@ -823,7 +823,7 @@ def run_scaling(
 
     data = load_dataset(dataset, n_test=n_test, seed=seed, mnist_path=mnist_path)
     # One class-balanced shuffle of all rows; "the first n" of it is nested in n.
-    order = _balanced_order(data["y_train"], seed)
+    order = hdata.balanced_order(data["y_train"], seed)
     data["x_train"], data["y_train"] = data["x_train"][order], data["y_train"][order]
     available = len(data["y_train"])
     if sizes is None:
@@ -887,16 +887,6 @@ def run_scaling(
             )
     write()
     return _jsonable(result)
-
-
-def _balanced_order(y, seed):
-    """Row indices in an order whose every prefix holds the classes in about their proportions."""
-    rng = np.random.default_rng(seed)
-    key = np.empty(len(y))
-    for cls in np.unique(y):
-        rows = rng.permutation(np.flatnonzero(y == cls))
-        key[rows] = (np.arange(len(rows)) + rng.random()) / len(rows)
-    return np.argsort(key, kind="stable")
 
 
 def plot_scaling(results, path=None):

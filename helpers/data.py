@@ -228,15 +228,24 @@ def subsample(x, y, n, seed=0):
         return x, y
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
+    keep = np.sort(balanced_order(y, seed)[:n])
+    return x[keep], y[keep]
+
+
+def balanced_order(y, seed=0):
+    """Row indices in a random order whose every prefix holds the classes in about their mix.
+
+    Each class's rows are spread evenly over [0, 1) in random order; sorting by that key
+    puts the first n rows of any n in proportion to the class sizes. ``subsample`` keeps such
+    a prefix; the scaling study takes growing prefixes, so each size contains the smaller ones.
+    """
     rng = np.random.default_rng(seed)
-    # Spread each class's rows evenly over [0, 1) in random order; the n smallest
-    # keys then hold each class in proportion to its size.
+    y = np.asarray(y)
     key = np.empty(len(y))
     for cls in np.unique(y):
         rows = rng.permutation(np.flatnonzero(y == cls))
         key[rows] = (np.arange(len(rows)) + rng.random()) / len(rows)
-    keep = np.sort(np.argsort(key, kind="stable")[:n])
-    return x[keep], y[keep]
+    return np.argsort(key, kind="stable")
 
 
 def flatten_images(x):

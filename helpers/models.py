@@ -191,6 +191,24 @@ def rff_features(layer, x, chunk_rows=2048):
     return out
 
 
+def quasi_svm_learning_rate(output_dim):
+    """The recipe's learning rate for ``output_dim`` features: 2e-4 at 8,192, scaled as 1/D."""
+    return 2e-4 * 8192 / output_dim
+
+
+def quasi_svm_l2(c, n_rows, n_classes, output_dim, loss):
+    """The head's L2 factor for the SVM with this C on ``output_dim`` sin/cos features.
+
+    ``svm.l2_from_c`` for the loss (``categorical_hinge`` is not averaged over the K outputs),
+    times F = ``output_dim`` / 2 frequencies: the layer's features lack the kernel map's
+    factor √(1/F), so the penalty on their weights scales by F.
+    """
+    from helpers import svm
+
+    per_output = 1 if loss == "categorical_hinge" else n_classes
+    return (output_dim // 2) * svm.l2_from_c(c, n_rows, per_output)
+
+
 def fit_quasi_svm(
     x_train,
     y_train_onehot,
@@ -253,7 +271,7 @@ def fit_quasi_svm(
     _check_loss(loss)
     _check_positive_int("output_dim", output_dim)
     if learning_rate is None:
-        learning_rate = 2e-4 * 8192 / output_dim
+        learning_rate = quasi_svm_learning_rate(output_dim)
     _check_positive_int("epochs", epochs)
     _check_positive_int("batch_size", batch_size)
     x_train = np.asarray(x_train, dtype=np.float32)
@@ -281,8 +299,7 @@ def fit_quasi_svm(
     # The same Dense layer, trained on the cached features: its weights are the model's.
     trainer = keras.Sequential([keras.Input(shape=(output_dim,)), head], name="quasi_svm_head")
     if l2 is None and c is not None:
-        per_output = 1 if loss == "categorical_hinge" else n_classes
-        l2 = (output_dim // 2) * svm.l2_from_c(c, len(x_train), per_output)
+        l2 = quasi_svm_l2(c, len(x_train), n_classes, output_dim, loss)
     if l2:
         # Keras 3 attaches a regularizer to a weight when the weight is created: the head was built
         # with the model above, so the penalty goes on its kernel variable itself (and on the layer,

@@ -345,9 +345,14 @@ def write_results(path, results):
     return None
 
 
-def peak_rss_mb():
-    """This process' peak resident memory in MB (Linux reports ru_maxrss in KiB, macOS in bytes)."""
+def peak_rss_bytes():
+    """This process' peak resident memory in bytes (Linux reports ru_maxrss in KiB, macOS in bytes)."""
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def peak_rss_mb():
+    """This process' peak resident memory in MB (2**20 bytes), to one decimal."""
+    return round(peak_rss_bytes() / 2**20, 1)

@@ -33,7 +33,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from helpers.models import QUASI_SVM_RECIPE, _check_loss, _check_positive_int
+from helpers.models import (
+    QUASI_SVM_RECIPE,
+    _check_loss,
+    _check_positive_int,
+    quasi_svm_l2,
+    quasi_svm_learning_rate,
+)
 
 # Rows per read when a whole file is scanned (variance, label range, copies): a few MB.
 CHUNK_ROWS = 8192
@@ -335,7 +341,7 @@ def build_streaming_quasi_svm(
     _check_positive_int("decay_steps", decay_steps)
     _check_loss(loss)
     if learning_rate is None:
-        learning_rate = 2e-4 * 8192 / output_dim
+        learning_rate = quasi_svm_learning_rate(output_dim)
     rff = RandomFourierFeaturesSinCos(
         output_dim=output_dim, scale=float(scale), kernel_initializer="gaussian", seed=seed
     )
@@ -398,7 +404,7 @@ def fit_streaming_quasi_svm(
     _check_positive_int("epochs", epochs)
     _check_positive_int("output_dim", output_dim)
     if learning_rate is None:
-        learning_rate = 2e-4 * 8192 / output_dim
+        learning_rate = quasi_svm_learning_rate(output_dim)
     replicas, callbacks = 1, []
     if distribution is not None:
         from helpers import distributed
@@ -414,8 +420,7 @@ def fit_streaming_quasi_svm(
         scale = svm.scale_from_gamma(gamma_factor * gamma_scale_heuristic(train))
     gamma_seconds = time.perf_counter() - start
     if l2 is None and c is not None:
-        per_output = 1 if loss == "categorical_hinge" else train.n_classes
-        l2 = (output_dim // 2) * svm.l2_from_c(c, train.n_rows, per_output)
+        l2 = quasi_svm_l2(c, train.n_rows, train.n_classes, output_dim, loss)
     steps = epochs * len(train)
 
     def build_and_fit():
@@ -457,16 +462,11 @@ def streamed_accuracy(model, dataset):
 # --------------------------------------------------------------------------- measuring it
 
 
-def _peak_rss_bytes():
-    """This process' peak resident memory (Linux reports ru_maxrss in KiB)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def main(argv=None):
     """``python -m helpers.streaming``: one path on Fashion-MNIST, its figures as JSON on stdout."""
     import argparse
+
+    from helpers.notebook import peak_rss_bytes
     import datetime
     import json
     import platform
@@ -533,7 +533,7 @@ def main(argv=None):
         n_train=n_train, n_test=n_test, test_accuracy=accuracy,
         predict_seconds=time.perf_counter() - start,
         feature_matrix_bytes=n_train * args.output_dim * 4,
-        peak_rss_bytes=_peak_rss_bytes(),
+        peak_rss_bytes=peak_rss_bytes(),
         info={k: v for k, v in info.items() if k != "curve"},
         backend=keras.backend.backend(), keras=keras.__version__, numpy=np.__version__,
         python=platform.python_version(), date=datetime.date.today().isoformat(),
