@@ -225,10 +225,16 @@ class NystroemFeatures(keras.layers.Layer):
         landmarks: an (m, d) array. Without it (as when Keras rebuilds a saved model before
             loading its weights) the weights start as NaN, so a layer that was never given
             landmarks or weights outputs NaN rather than plausible numbers.
+        whiten: False leaves out ``K_LL^{-1/2}`` (no ``normalization`` weight, no set-up):
+            the layer outputs ``K(x, L)``. A linear layer after the whitened features can be
+            folded onto it (:func:`fold_nystroem`), which predicts the same scores at
+            m·d instead of m·(d + m) multiply-adds per row.
     """
 
-    def __init__(self, n_landmarks, gamma=None, scale=None, landmarks=None, name=None, **kwargs):
+    def __init__(self, n_landmarks, gamma=None, scale=None, landmarks=None, whiten=True, name=None, **kwargs):
         _check_positive_int("n_landmarks", n_landmarks)
+        if not isinstance(whiten, bool):
+            raise ValueError(f"`whiten` should be True or False. Received: whiten={whiten!r}")
         gamma, scale = _gamma_or_scale(gamma, scale)
         if scale is not None:
             gamma = 1.0 / (2.0 * scale**2)
@@ -245,6 +251,7 @@ class NystroemFeatures(keras.layers.Layer):
         super().__init__(name=name, **kwargs)
         self.n_landmarks = int(n_landmarks)
         self.gamma = None if gamma is None else float(gamma)
+        self.whiten = whiten
         self._initial_landmarks = landmarks
         self.dropped_eigenvalues = None
 
@@ -279,17 +286,21 @@ class NystroemFeatures(keras.layers.Layer):
         self.landmarks = self.add_weight(
             name="landmarks", shape=(self.n_landmarks, input_dim), dtype="float32", initializer=nan, trainable=False
         )
-        self.normalization = self.add_weight(
-            name="normalization",
-            shape=(self.n_landmarks, self.n_landmarks),
-            dtype="float32",
-            initializer=nan,
-            trainable=False,
-        )
+        if self.whiten:
+            self.normalization = self.add_weight(
+                name="normalization",
+                shape=(self.n_landmarks, self.n_landmarks),
+                dtype="float32",
+                initializer=nan,
+                trainable=False,
+            )
         if landmarks is not None:
-            normalization, self.dropped_eigenvalues = inverse_sqrt_psd(_rbf_numpy(landmarks, landmarks, self.gamma))
             self.landmarks.assign(landmarks.astype(np.float32))
-            self.normalization.assign(normalization.astype(np.float32))
+            if self.whiten:
+                normalization, self.dropped_eigenvalues = inverse_sqrt_psd(
+                    _rbf_numpy(landmarks, landmarks, self.gamma)
+                )
+                self.normalization.assign(normalization.astype(np.float32))
             self._initial_landmarks = None  # the weights hold them now
 
     def call(self, inputs):
@@ -301,15 +312,56 @@ class NystroemFeatures(keras.layers.Layer):
             - 2.0 * ops.matmul(x, ops.transpose(self.landmarks))
         )
         kernel = ops.exp(-self.gamma * ops.maximum(sq, 0.0))
-        return ops.matmul(kernel, self.normalization)
+        return ops.matmul(kernel, self.normalization) if self.whiten else kernel
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.n_landmarks)
 
     def get_config(self):
         config = super().get_config()
-        config.update({"n_landmarks": self.n_landmarks, "gamma": self.gamma})
+        config.update({"n_landmarks": self.n_landmarks, "gamma": self.gamma, "whiten": self.whiten})
         return config
+
+
+def nystroem_features(layer, x, chunk_rows=2048):
+    """The outputs of a built, whitened :class:`NystroemFeatures` layer on ``x``, as float32 numpy.
+
+    Computed with numpy in chunks (like ``helpers.models.rff_features``), so memory stays at
+    the output plus one chunk's kernel block, and no backend graph is compiled for it.
+    """
+    if not layer.whiten:
+        raise ValueError("`nystroem_features` needs a whitened layer (whiten=True).")
+    x = np.asarray(x, dtype=np.float32)
+    if not layer.built:
+        layer.build((None, x.shape[1]))
+    landmarks = ops.convert_to_numpy(layer.landmarks)
+    normalization = ops.convert_to_numpy(layer.normalization)
+    landmark_sq = (landmarks * landmarks).sum(1)
+    out = np.empty((len(x), layer.n_landmarks), dtype=np.float32)
+    for start in range(0, len(x), chunk_rows):
+        rows = x[start : start + chunk_rows]
+        sq = (rows * rows).sum(1)[:, None] + landmark_sq[None, :] - 2.0 * (rows @ landmarks.T)
+        kernel = np.exp(np.float32(-layer.gamma) * np.maximum(sq, 0.0))
+        np.matmul(kernel, normalization, out=out[start : start + len(rows)])
+    return out
+
+
+def fold_nystroem(layer, dense, feature_scale=1.0, name=None):
+    """``Input -> NystroemFeatures(whiten=False) -> Dense``: the same scores as ``layer -> ×feature_scale -> dense``.
+
+    The whitening ``N = K_LL^{-1/2}`` and the head are both linear, so ``(K(x, L) N · s) W + b =
+    K(x, L) (s N W) + b``: the m×m product leaves the prediction path, and what remains is the
+    kernel against the m landmarks times an m×K matrix, the shape of an exact kernel machine's
+    prediction with m "support vectors". Returns an uncompiled model.
+    """
+    landmarks = ops.convert_to_numpy(layer.landmarks)
+    normalization = ops.convert_to_numpy(layer.normalization).astype(np.float64)
+    kernel, bias = (np.asarray(w, dtype=np.float64) for w in dense.get_weights())
+    raw = NystroemFeatures(layer.n_landmarks, gamma=layer.gamma, landmarks=landmarks, whiten=False)
+    head = keras.layers.Dense(kernel.shape[1])
+    model = keras.Sequential([keras.Input(shape=(landmarks.shape[1],)), raw, head], name=name)
+    head.set_weights([(feature_scale * normalization @ kernel).astype(np.float32), bias.astype(np.float32)])
+    return model
 
 
 def kernel_estimate(layer, x, y=None):

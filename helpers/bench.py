@@ -333,7 +333,8 @@ def _run_linear_svm(data, *, seed):
     ), predictions
 
 
-def _run_quasi_svm(data, *, epochs, batch_size, output_dim, scale, seed, seed_target):
+def _run_quasi_svm(data, *, epochs, batch_size, output_dim, scale, seed, seed_target,
+                   feature_map=None, gamma_factor=None):
     import keras
 
     from helpers import models
@@ -342,14 +343,16 @@ def _run_quasi_svm(data, *, epochs, batch_size, output_dim, scale, seed, seed_ta
     overrides = {
         key: value
         for key, value in dict(
-            epochs=epochs, batch_size=batch_size, output_dim=output_dim, scale=scale
+            epochs=epochs, batch_size=batch_size, output_dim=output_dim, scale=scale,
+            gamma_factor=gamma_factor,
         ).items()
         if value is not None
     }
     recipe = dict(models.QUASI_SVM_RECIPE, **overrides)
     model, info = models.fit_quasi_svm(
         x, keras.utils.to_categorical(y, data["n_classes"]), seed=seed,
-        monitor=(data["x_test"], data["y_test"]), return_info=True, **recipe,
+        monitor=(data["x_test"], data["y_test"]), return_info=True,
+        feature_map=feature_map or "rff", **recipe,
     )
     # Warm up the full model's predict step (raw inputs -> features -> scores) too.
     start = time.perf_counter()
@@ -361,11 +364,11 @@ def _run_quasi_svm(data, *, epochs, batch_size, output_dim, scale, seed, seed_ta
     if seed_target is not None:
         reached = [seconds for _, seconds, acc in curve if acc >= seed_target]
         to_target = info["feature_seconds"] + reached[0] if reached else None
-    rff = model.layers[0]
     if scale is not None:
         recipe.pop("gamma_factor", None)  # a given scale is used as is
     recipe.update(
-        scale=float(rff.scale), gamma=svm.gamma_from_scale(float(rff.scale)),
+        feature_map=info["feature_map"],
+        scale=info["scale"], gamma=svm.gamma_from_scale(info["scale"]),
         sklearn_scale_gamma=svm.gamma_scale_heuristic(x), l2=info["l2"],
         learning_rate=info["learning_rate"],
     )
@@ -380,7 +383,7 @@ def _run_quasi_svm(data, *, epochs, batch_size, output_dim, scale, seed, seed_ta
         test_accuracy_curve=[round(acc, 4) for _, _, acc in curve],
         test_accuracy_curve_seconds=[info["feature_seconds"] + seconds for _, seconds, _ in curve],
         params=recipe,
-        notes="RFF sin/cos features cached once (feature_seconds, included in fit_seconds); "
+        notes=f"{info['feature_map']} features cached once (feature_seconds, included in fit_seconds); "
         "Dense head trained by Keras on them; the returned model predicts on raw inputs. "
         "gamma = gamma_factor x sklearn's 'scale' (sklearn_svc uses 1x), l2 from C",
     ), predictions
@@ -466,6 +469,8 @@ def run_benchmark(
     mnist_path=None,
     out=None,
     verbose=True,
+    feature_map=None,
+    gamma_factor=None,
 ):
     """Run each approach on each dataset; return one record (dict) per pair.
 
@@ -473,7 +478,9 @@ def run_benchmark(
     ``approaches``: names from ``APPROACHES``. ``epochs``/``batch_size`` override the default
     of every Keras approach trained by epochs (not ``linear_svm``, which is trained to
     convergence), ``output_dim``/``scale`` both RFF approaches' (``None``: each approach's
-    own). ``out``: a path to write the records to as JSON. ``verbose``: print a line per
+    own). ``feature_map`` and ``gamma_factor`` override ``quasi_svm``'s kernel approximation
+    and γ factor (``helpers.models.fit_quasi_svm``; ``gamma_factor=1`` is the exact SVC's γ).
+    ``out``: a path to write the records to as JSON. ``verbose``: print a line per
     record and the table at the end. See the module docstring for what is timed.
     """
     if isinstance(datasets, str):
@@ -497,6 +504,12 @@ def run_benchmark(
     n_test = _positive_int_or_none("n_test", n_test)
     if scale is not None and not scale > 0:
         raise ValueError(f"`scale` must be a positive number or None. Received: scale={scale!r}")
+    if gamma_factor is not None and not gamma_factor > 0:
+        raise ValueError(f"`gamma_factor` must be a positive number or None. Received: gamma_factor={gamma_factor!r}")
+    if feature_map is not None:
+        from helpers.models import FEATURE_MAPS
+
+        _check_name("feature_map", feature_map, FEATURE_MAPS)
     # sklearn_svc first (its predictions are the agreement reference), seed before quasi_svm
     # (its accuracy is quasi_svm's time-to-accuracy target); otherwise the order given.
     order = sorted(approaches, key=lambda a: {"sklearn_svc": 0, "seed_quasi_svm": 1}.get(a, 2))
@@ -521,7 +534,8 @@ def run_benchmark(
                     source = "keras.io reference figure" if target is not None else None
                 result, predicted = _run_quasi_svm(
                     data, epochs=epochs, batch_size=batch_size, output_dim=output_dim,
-                    scale=scale, seed=seed, seed_target=target,
+                    scale=scale, seed=seed, seed_target=target, feature_map=feature_map,
+                    gamma_factor=gamma_factor,
                 )
                 result.update(seed_accuracy_target=target, seed_accuracy_source=source)
             elif approach.startswith("sklearn"):
@@ -988,6 +1002,14 @@ def build_parser():
     )
     parser.add_argument("--output-dim", type=_positive_int, help="RFF output_dim for both RFF approaches")
     parser.add_argument("--scale", type=_positive_float, help="RFF scale for both RFF approaches")
+    parser.add_argument(
+        "--feature-map", choices=("rff", "rff_cos", "orf", "nystroem"),
+        help="quasi_svm's kernel approximation (default rff: sin/cos random Fourier features)",
+    )
+    parser.add_argument(
+        "--gamma-factor", type=_positive_float,
+        help="quasi_svm's gamma as a multiple of the exact SVC's (default 1.5; 1 = the same gamma)",
+    )
     parser.add_argument("--n-train", type=_positive_int, help="subsample the training set")
     parser.add_argument("--n-test", type=_positive_int, help="subsample the test set")
     parser.add_argument("--seed", type=int, default=0)
@@ -1057,7 +1079,7 @@ def main(argv=None):
         datasets=args.datasets, approaches=args.approaches, epochs=args.epochs,
         batch_size=args.batch_size, output_dim=args.output_dim, scale=args.scale,
         n_train=args.n_train, n_test=args.n_test, seed=args.seed, mnist_path=args.mnist_path,
-        out=args.out, verbose=True,
+        out=args.out, verbose=True, feature_map=args.feature_map, gamma_factor=args.gamma_factor,
     )
     return records
 

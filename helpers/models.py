@@ -123,6 +123,8 @@ def _dense_init(seed, offset=0):
 
 # --------------------------------------------------------------------------- a fast Quasi-SVM
 
+import math  # noqa: E402
+
 import numpy as np  # noqa: E402  (only the functions below need it)
 
 # The project's Quasi-SVM recipe (see benchmarks/README.md for the measurements behind it).
@@ -222,6 +224,7 @@ def fit_quasi_svm(
     loss=QUASI_SVM_RECIPE["loss"],
     c=QUASI_SVM_RECIPE["c"],
     l2=None,
+    feature_map="rff",
     seed=0,
     warmup=True,
     monitor=None,
@@ -241,6 +244,15 @@ def fit_quasi_svm(
     ``learning_rate=None`` is ``2e-4 × 8192 / output_dim``: one Adam step moves every
     weight by about the learning rate, so f by about ``lr · Σ|φ_j|`` ∝ ``lr · output_dim``;
     keeping that product fixed kept the best rate when the feature count changed.
+
+    ``feature_map`` picks the kernel approximation (all of the RBF kernel, ``output_dim``
+    features each): ``"rff"`` sin/cos random Fourier features (the recipe),
+    ``"rff_cos"`` the keras.io layer's phase-shifted cosines, ``"orf"`` orthogonal random
+    features, ``"nystroem"`` Nyström features on ``output_dim`` landmark rows of ``x_train``
+    (``helpers.approximations``). Nyström's features are multiplied by √F so that, as for
+    the others, ``φ(x)·φ(y) ≈ F k(x, y)`` and the learning rate and L2 rules below carry over;
+    its returned model is folded (``approximations.fold_nystroem``): kernel against the
+    landmarks, then one m × K matrix.
 
     ``scale=None`` takes γ = ``gamma_factor`` × scikit-learn's ``gamma='scale'`` heuristic
     on ``x_train`` (``helpers.svm.gamma_scale_heuristic``); ``gamma_factor=1`` is exactly
@@ -265,11 +277,12 @@ def fit_quasi_svm(
     """
     import time
 
-    from helpers import svm
-    from helpers.layers import RandomFourierFeaturesSinCos
+    from helpers import approximations, svm
 
     _check_loss(loss)
     _check_positive_int("output_dim", output_dim)
+    if feature_map not in FEATURE_MAPS:
+        raise ValueError(f"`feature_map` should be one of {FEATURE_MAPS}. Received: feature_map={feature_map!r}")
     if learning_rate is None:
         learning_rate = quasi_svm_learning_rate(output_dim)
     _check_positive_int("epochs", epochs)
@@ -286,14 +299,15 @@ def fit_quasi_svm(
         if not gamma_factor > 0:
             raise ValueError(f"`gamma_factor` must be positive. Received: {gamma_factor!r}")
         scale = svm.scale_from_gamma(gamma_factor * svm.gamma_scale_heuristic(x_train))
-    rff = RandomFourierFeaturesSinCos(
-        output_dim=output_dim, scale=float(scale), kernel_initializer="gaussian", seed=seed
-    )
+    if feature_map == "nystroem" and output_dim > len(x_train):
+        raise ValueError(
+            f"`output_dim` landmarks cannot exceed the {len(x_train)} training rows for "
+            f"feature_map='nystroem'. Received: output_dim={output_dim}"
+        )
     head = keras.layers.Dense(n_classes, kernel_initializer="zeros")
-    model = keras.Sequential([keras.Input(shape=(n_features,)), rff, head], name="quasi_svm")
-
     start = time.perf_counter()
-    features = rff_features(rff, x_train)
+    rff, features = _feature_layer_and_features(feature_map, x_train, output_dim, float(scale), seed)
+    model = keras.Sequential([keras.Input(shape=(n_features,)), rff, head], name="quasi_svm")
     feature_seconds = time.perf_counter() - start
 
     # The same Dense layer, trained on the cached features: its weights are the model's.
@@ -319,7 +333,7 @@ def fit_quasi_svm(
     callbacks, curve, monitor_seconds = [], [], 0.0
     if monitor is not None:
         start = time.perf_counter()
-        monitor_features = rff_features(rff, monitor[0])
+        monitor_features = _features(rff, monitor[0], output_dim)
         monitor_labels = np.asarray(monitor[1])
         monitor_seconds = time.perf_counter() - start
         callbacks.append(_CurveCallback(monitor_features, monitor_labels, curve))
@@ -334,6 +348,10 @@ def fit_quasi_svm(
     del features
 
     head.kernel_regularizer = head.kernel.regularizer = None  # the returned model predicts; no penalty
+    if feature_map == "nystroem":
+        start = time.perf_counter()
+        model = approximations.fold_nystroem(rff, head, math.sqrt(output_dim // 2), name="quasi_svm")
+        feature_seconds += time.perf_counter() - start  # part of the set-up, like the whitening
     # On TensorFlow's CPU, its own (oneDNN) matmul predicts faster than XLA's; elsewhere "auto".
     compile_hinge(
         model, loss=loss, learning_rate=learning_rate,
@@ -345,8 +363,39 @@ def fit_quasi_svm(
         feature_seconds=feature_seconds, train_seconds=train_seconds,
         warmup_seconds=warmup_seconds, monitor_feature_seconds=monitor_seconds, curve=curve,
         scale=float(scale), l2=float(l2 or 0.0), learning_rate=float(learning_rate),
+        feature_map=feature_map,
     )
     return model, info
+
+
+FEATURE_MAPS = ("rff", "rff_cos", "orf", "nystroem")
+
+
+def _feature_layer_and_features(feature_map, x, output_dim, scale, seed):
+    """The built feature layer of ``feature_map`` and its features of ``x`` (float32 numpy)."""
+    from helpers import approximations
+    from helpers.layers import RandomFourierFeatures, RandomFourierFeaturesSinCos
+
+    if feature_map == "nystroem":
+        layer = approximations.NystroemFeatures.from_data(x, output_dim, scale=scale, seed=seed)
+    elif feature_map == "orf":
+        layer = approximations.OrthogonalRandomFeatures(output_dim, scale=scale, seed=seed)
+    else:
+        kind = RandomFourierFeaturesSinCos if feature_map == "rff" else RandomFourierFeatures
+        layer = kind(output_dim=output_dim, scale=scale, kernel_initializer="gaussian", seed=seed)
+    layer.build((None, x.shape[1]))
+    return layer, _features(layer, x, output_dim)
+
+
+def _features(layer, x, output_dim):
+    """Cached training features: RFF-type layers as they are, Nyström's times √F (see fit_quasi_svm)."""
+    from helpers import approximations
+
+    if isinstance(layer, approximations.NystroemFeatures):
+        features = approximations.nystroem_features(layer, x)
+        features *= np.float32(math.sqrt(output_dim // 2))
+        return features
+    return rff_features(layer, x)
 
 
 class _CurveCallback(keras.callbacks.Callback):

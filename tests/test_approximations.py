@@ -16,8 +16,10 @@ from helpers.approximations import (
     NystroemFeatures,
     OrthogonalGaussianInitializer,
     OrthogonalRandomFeatures,
+    fold_nystroem,
     inverse_sqrt_psd,
     kernel_estimate,
+    nystroem_features,
 )
 from helpers.layers import RandomFourierFeaturesSinCos, feature_kernel
 from helpers.svm import gamma_from_scale
@@ -370,3 +372,45 @@ def test_nystroem_rejects_input_of_another_width():
     layer = NystroemFeatures(3, landmarks=np.zeros((3, 4)))
     with pytest.raises(ValueError, match="landmarks.*4 features.*input has 5"):
         layer.build((None, 5))
+
+
+# --------------------------------------------------------------------------- folding Nyström's head
+
+
+def test_unwhitened_layer_outputs_the_exact_kernel_against_the_landmarks():
+    train = _train()
+    layer = NystroemFeatures.from_data(train, 30, gamma=GAMMA, seed=0, whiten=False)
+    x = _points(8, seed=5)
+    out = _np(layer(x))
+    np.testing.assert_allclose(out, rbf_kernel(x, _np(layer.landmarks), gamma=GAMMA), atol=1e-5)
+    assert [w.name for w in layer.weights] == ["landmarks"]  # no m x m matrix kept
+    assert layer.get_config()["whiten"] is False
+
+
+def test_whiten_must_be_a_bool():
+    with pytest.raises(ValueError, match="whiten"):
+        NystroemFeatures(3, whiten="no")
+
+
+def test_chunked_numpy_features_equal_the_layers():
+    train = _train()
+    layer = NystroemFeatures.from_data(train, 30, gamma=GAMMA, seed=0)
+    x = _points(50, seed=6)
+    np.testing.assert_allclose(nystroem_features(layer, x, chunk_rows=7), _np(layer(x)), atol=1e-5)
+    with pytest.raises(ValueError, match="whiten"):
+        nystroem_features(NystroemFeatures.from_data(train, 30, gamma=GAMMA, seed=0, whiten=False), x)
+
+
+def test_folded_model_predicts_the_scores_of_features_then_head():
+    train = _train()
+    layer = NystroemFeatures.from_data(train, 30, gamma=GAMMA, seed=0)
+    layer.build((None, D_IN))
+    head = keras.layers.Dense(4)
+    head.build((None, 30))
+    rng = np.random.default_rng(1)
+    head.set_weights([rng.normal(size=(30, 4)).astype("float32"), rng.normal(size=4).astype("float32")])
+    x = _points(20, seed=7)
+    expected = _np(head(3.0 * layer(x)))
+    folded = fold_nystroem(layer, head, feature_scale=3.0)
+    assert isinstance(folded.layers[0], NystroemFeatures) and not folded.layers[0].whiten
+    np.testing.assert_allclose(_np(folded(x)), expected, rtol=1e-4, atol=1e-4)

@@ -89,3 +89,43 @@ def test_fit_quasi_svm_applies_the_l2_penalty_of_its_c():
         norms[c] = float(np.linalg.norm(keras.ops.convert_to_numpy(model.layers[-1].kernel)))
     assert norms[1e-3] < 0.5 * norms[None]  # C = 0.001 is a strong penalty: far smaller weights
     assert model.losses == []  # the returned model predicts; its penalty is gone
+
+
+@pytest.mark.parametrize("feature_map, layer_name", [
+    ("rff", "RandomFourierFeaturesSinCos"), ("rff_cos", "RandomFourierFeatures"),
+    ("orf", "OrthogonalRandomFeatures"), ("nystroem", "NystroemFeatures"),
+])
+def test_fit_quasi_svm_learns_with_every_feature_map(feature_map, layer_name):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2)).astype("float32")
+    y = (np.hypot(x[:, 0], x[:, 1]) > 1.1).astype(int)  # a ring: no linear model gets past ~0.6
+    model, info = models.fit_quasi_svm(
+        x, keras.utils.to_categorical(y, 2), output_dim=128, epochs=20, batch_size=64,
+        learning_rate=1e-2, feature_map=feature_map, return_info=True, warmup=False,
+    )
+    assert type(model.layers[0]).__name__ == layer_name and info["feature_map"] == feature_map
+    assert np.mean(model.predict(x, verbose=0).argmax(1) == y) > 0.9
+
+
+def test_nystroem_quasi_svm_is_folded_and_saves(tmp_path):
+    """The returned Nyström model skips the m x m whitening at prediction, and reloads alone."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 3)).astype("float32")
+    y = keras.utils.to_categorical((x[:, 0] * x[:, 1] > 0).astype(int), 2)
+    model = models.fit_quasi_svm(x, y, output_dim=64, epochs=2, feature_map="nystroem", warmup=False)
+    assert not model.layers[0].whiten and svm.count_params(model) == 64 * 2 + 2
+    path = tmp_path / "nystroem_quasi_svm.keras"
+    model.save(path)
+    again = keras.models.load_model(path)
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"feature_map": "fourier"}, "feature_map"),
+    ({"feature_map": "nystroem", "output_dim": 500}, "output_dim"),
+])
+def test_fit_quasi_svm_rejects_bad_feature_maps(kwargs, message):
+    x = np.random.default_rng(0).normal(size=(100, 2)).astype("float32")
+    y = keras.utils.to_categorical(np.arange(100) % 2, 2)
+    with pytest.raises(ValueError, match=message):
+        models.fit_quasi_svm(x, y, **kwargs)

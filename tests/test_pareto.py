@@ -1,0 +1,97 @@
+"""The approximation study (helpers.pareto): records, skips, the time budget, the figure, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers import pareto
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist(tmp_path_factory):
+    """A learnable MNIST look-alike in Keras' npz layout: each digit is a bright square."""
+    rng = np.random.default_rng(0)
+
+    def images(n):
+        labels = np.arange(n) % 10
+        x = rng.integers(0, 60, size=(n, 28, 28))
+        for i, label in enumerate(labels):
+            row, col = divmod(int(label), 5)
+            x[i, 4 + 10 * row : 12 + 10 * row, 1 + 5 * col : 6 + 5 * col] += 180
+        return x.astype(np.uint8), labels.astype(np.uint8)
+
+    (x_train, y_train), (x_test, y_test) = images(300), images(100)
+    path = tmp_path_factory.mktemp("mnist") / "mnist.npz"
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path
+
+
+@pytest.fixture(scope="module")
+def study(tiny_mnist, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pareto") / "records.json"
+    result = pareto.run_pareto(
+        "mnist", dims=(64, 128), max_landmarks=64, mnist_path=str(tiny_mnist), out=out, verbose=False
+    )
+    return result, out
+
+
+def test_every_method_and_size_is_measured_against_the_svc(study):
+    result, out = study
+    saved = json.loads(out.read_text())["points"]
+    assert [(p["method"], p["output_dim"], p.get("test_accuracy")) for p in saved] == [
+        (p["method"], p["output_dim"], p.get("test_accuracy")) for p in result["points"]
+    ]
+    ref = result["reference"]
+    assert ref["test_accuracy"] > 0.9 and ref["blas_equals_libsvm"] == 1.0 and ref["support_vectors"] > 0
+    measured = [(p["method"], p["output_dim"]) for p in result["points"] if "skipped" not in p]
+    assert measured == [(m, d) for m in pareto.METHODS for d in (64, 128) if (m, d) != ("nystroem", 128)]
+    for p in result["points"]:
+        if "skipped" in p:
+            continue
+        assert p["test_accuracy"] > 0.5  # ten classes: chance is 0.1
+        assert p["agreement_floor"] <= p["agreement_with_svc"] <= 1.0
+        assert p["predict_seconds"] > 0 and p["fit_seconds"] >= p["feature_seconds"] > 0
+        assert p["params"]["feature_map"] == p["method"] and p["params"]["gamma_factor"] == 1.0
+    assert result["stopped"] is None
+
+
+def test_landmarks_past_the_cap_are_recorded_as_skipped(study):
+    result, _ = study
+    skipped = [p for p in result["points"] if "skipped" in p]
+    assert [(p["method"], p["output_dim"]) for p in skipped] == [("nystroem", 128)]
+    assert "max_landmarks=64" in skipped[0]["skipped"]
+
+
+def test_time_budget_stops_and_keeps_the_reference(tiny_mnist, tmp_path):
+    out = tmp_path / "stopped.json"
+    result = pareto.run_pareto("mnist", dims=(64,), mnist_path=str(tiny_mnist), time_budget=1e-9,
+                               out=out, verbose=False)
+    saved = json.loads(out.read_text())
+    assert saved["points"] == [] and "rff_cos D=64" in saved["stopped"]
+    assert saved["reference"]["test_accuracy"] == result["reference"]["test_accuracy"]
+
+
+def test_plot_writes_a_png(study, tmp_path):
+    result, records = study
+    png = tmp_path / "pareto.png"
+    pareto.main(["--plot", str(png), str(records)])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"methods": ("rff", "fourier")}, "methods"),
+    ({"methods": ()}, "methods"),
+    ({"dims": (100, 3)}, "dims"),
+    ({"dims": ()}, "dims"),
+    ({"gamma_factor": 0}, "gamma_factor"),
+])
+def test_bad_options_name_the_option(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        pareto.run_pareto("mnist", **kwargs)
+
+
+def test_cli_rejects_bad_dims(capsys):
+    with pytest.raises(SystemExit):
+        pareto.main(["--dims", "1k,2k"])
+    assert "--dims" in capsys.readouterr().err
