@@ -223,8 +223,9 @@ def _warm_up_keras(model, x, y, batch_size, validation_split=0.0, predict_rows=N
 
 def _warm_up_predict(model, x, predict_rows):
     """Compile the predict step for the full and the last, partial batch of ``predict_rows`` rows."""
-    rows = min(len(x), PREDICT_BATCH_SIZE + predict_rows % PREDICT_BATCH_SIZE)
-    model.predict(x[:rows], batch_size=PREDICT_BATCH_SIZE, verbose=0)
+    # Fewer rows than one batch: the timed predict is one batch of exactly that many rows.
+    rows = predict_rows if predict_rows < PREDICT_BATCH_SIZE else PREDICT_BATCH_SIZE + predict_rows % PREDICT_BATCH_SIZE
+    model.predict(x[: min(len(x), rows)], batch_size=PREDICT_BATCH_SIZE, verbose=0)
 
 
 def _timed_predict(model, x):
