@@ -429,8 +429,9 @@ def test_scaling_estimate_extrapolates_each_part_with_its_last_slope():
         1e-6 * 20000 ** 2 + 2 * (1e-3 * 10000 + 1e-4 * 10000 + 2e-3 * 10000 + 1.0 + 0.5))
 
 
+@pytest.mark.parametrize("n_rows", [5000, 1000])  # 1000: fewer training rows than the test set
 @pytest.mark.parametrize("predict_rows, shapes", [(500, {500}), (2500, {1024, 452}), (2048, {1024})])
-def test_predict_warm_up_compiles_the_batch_shapes_of_the_timed_predict(predict_rows, shapes):
+def test_predict_warm_up_compiles_the_batch_shapes_of_the_timed_predict(predict_rows, shapes, n_rows):
     """On JAX a batch shape not seen before compiles inside the timed predict (0.1-1.8 s for 500 rows)."""
     seen = set()
 
@@ -438,6 +439,6 @@ def test_predict_warm_up_compiles_the_batch_shapes_of_the_timed_predict(predict_
         def predict(self, x, batch_size, verbose):
             seen.update(len(x[i : i + batch_size]) for i in range(0, len(x), batch_size))
 
-    bench._warm_up_predict(Recorder(), np.zeros((5000, 2)), predict_rows)
+    bench._warm_up_predict(Recorder(), np.zeros((n_rows, 2)), predict_rows)
     timed = {len(range(i, min(i + bench.PREDICT_BATCH_SIZE, predict_rows))) for i in range(0, predict_rows, bench.PREDICT_BATCH_SIZE)}
     assert seen == shapes == timed
