@@ -313,6 +313,11 @@ def check_06(r):
     # Exercise 3 times SVC fits on this machine: its slope moves with the load (0.46 on a busy CI
     # machine with sizes 200 and 400), so only that it measured one is checked, not its size.
     assert math.isfinite(r["exercise_slope"])
+    # The approximation study: all four maps, each against the SVC, none past its accuracy.
+    points = r["pareto"]["points"]
+    assert {p["method"] for p in points} == {"rff_cos", "rff", "orf", "nystroem"}
+    assert all(0.9 < p["test_accuracy"] < r["pareto"]["svc_accuracy"] and p["predict_seconds"] > 0 for p in points)
+    assert r["pareto"]["fastest_to_0.985"]["Nyström"][0] == "nystroem"
     assert r["claims_failed"] == []
 
 
