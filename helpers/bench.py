@@ -721,23 +721,23 @@ def scaling_summary(records):
     return summary
 
 
-def _scaling_point(data, n, *, seed, libsvm_rows, quasi_overrides):
-    """Fit the exact SVC and quasi_svm on the first ``n`` rows of ``data`` (already nested)."""
+def fit_reference_svc(x, y, x_test, libsvm_rows=None):
+    """The harness' exact SVC (``sklearn_svc``: gamma='scale', C=SVC_C), fitted and timed, with
+    its prediction timed twice: libsvm's own (on the first ``libsvm_rows`` test rows; None: all)
+    and the same SVC by matrix products (``svm.rbf_svc_predict``, all rows). Returns a dict:
+    ``model``, ``fit_seconds``, ``converged``, ``libsvm_rows``, ``libsvm_labels``,
+    ``libsvm_seconds``, ``blas_labels``, ``blas_seconds``."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import SVC
 
-    x, y = data["x_train"][:n], data["y_train"][:n]
-    x_test, y_test = data["x_test"], data["y_test"]
-    # The harness' reference SVC (sklearn_svc): gamma='scale', C=SVC_C.
     model = SVC(kernel="rbf", gamma="scale", C=SVC_C)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         model.fit(x, y)
-    svc_fit = time.perf_counter() - start
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    fit_seconds = time.perf_counter() - start
     rows = len(x_test) if libsvm_rows is None else min(libsvm_rows, len(x_test))
     start = time.perf_counter()
     libsvm_labels = np.asarray(model.predict(x_test[:rows]))
@@ -745,6 +745,22 @@ def _scaling_point(data, n, *, seed, libsvm_rows, quasi_overrides):
     start = time.perf_counter()
     blas_labels = svm.rbf_svc_predict(model, x_test)
     blas_seconds = time.perf_counter() - start
+    return dict(
+        model=model, fit_seconds=fit_seconds,
+        converged=not any(issubclass(w.category, ConvergenceWarning) for w in caught),
+        libsvm_rows=rows, libsvm_labels=libsvm_labels, libsvm_seconds=libsvm_seconds,
+        blas_labels=blas_labels, blas_seconds=blas_seconds,
+    )
+
+
+def _scaling_point(data, n, *, seed, libsvm_rows, quasi_overrides):
+    """Fit the exact SVC and quasi_svm on the first ``n`` rows of ``data`` (already nested)."""
+    x, y = data["x_train"][:n], data["y_train"][:n]
+    x_test, y_test = data["x_test"], data["y_test"]
+    svc = fit_reference_svc(x, y, x_test, libsvm_rows)
+    model, rows, blas_labels, libsvm_seconds = (
+        svc["model"], svc["libsvm_rows"], svc["blas_labels"], svc["libsvm_seconds"]
+    )
     sub = {"x_train": x, "y_train": y, "x_test": x_test, "y_test": y_test,
            "n_classes": data["n_classes"]}
     quasi, quasi_labels = _run_quasi_svm(
@@ -755,14 +771,14 @@ def _scaling_point(data, n, *, seed, libsvm_rows, quasi_overrides):
     svc_acc = float(np.mean(blas_labels == y_test))
     quasi_acc = float(np.mean(quasi_labels == y_test))
     return dict(
-        n_train=int(n), n_test=int(len(y_test)), svc_fit_seconds=svc_fit,
+        n_train=int(n), n_test=int(len(y_test)), svc_fit_seconds=svc["fit_seconds"],
         svc_predict_libsvm_seconds=libsvm_seconds, svc_predict_libsvm_rows=int(rows),
         # libsvm's predict is one independent loop per row: its time is linear in the rows.
         svc_predict_libsvm_seconds_full_test=libsvm_seconds * len(y_test) / rows,
-        svc_predict_blas_seconds=blas_seconds,
-        blas_equals_libsvm=float(np.mean(blas_labels[:rows] == libsvm_labels)),
+        svc_predict_blas_seconds=svc["blas_seconds"],
+        blas_equals_libsvm=float(np.mean(blas_labels[:rows] == svc["libsvm_labels"])),
         svc_support_vectors=int(model.n_support_.sum()), svc_test_accuracy=svc_acc,
-        svc_converged=converged, svc_gamma=float(model._gamma), svc_c=SVC_C,
+        svc_converged=svc["converged"], svc_gamma=float(model._gamma), svc_c=SVC_C,
         quasi_fit_seconds=quasi["fit_seconds"], quasi_feature_seconds=quasi["feature_seconds"],
         quasi_train_seconds=quasi["train_seconds"], quasi_warmup_seconds=quasi["warmup_seconds"],
         quasi_predict_seconds=quasi["predict_seconds"],

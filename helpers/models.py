@@ -350,7 +350,7 @@ def fit_quasi_svm(
     head.kernel_regularizer = head.kernel.regularizer = None  # the returned model predicts; no penalty
     if feature_map == "nystroem":
         start = time.perf_counter()
-        model = approximations.fold_nystroem(rff, head, math.sqrt(output_dim // 2), name="quasi_svm")
+        model = approximations.fold_nystroem(rff, head, _nystroem_scale(output_dim), name="quasi_svm")
         feature_seconds += time.perf_counter() - start  # part of the set-up, like the whitening
     # On TensorFlow's CPU, its own (oneDNN) matmul predicts faster than XLA's; elsewhere "auto".
     compile_hinge(
@@ -387,13 +387,18 @@ def _feature_layer_and_features(feature_map, x, output_dim, scale, seed):
     return layer, _features(layer, x, output_dim)
 
 
+def _nystroem_scale(output_dim):
+    """√F, F = output_dim / 2: Nyström features times this have the random features' φ·φ ≈ F k."""
+    return math.sqrt(output_dim // 2)
+
+
 def _features(layer, x, output_dim):
     """Cached training features: RFF-type layers as they are, Nyström's times √F (see fit_quasi_svm)."""
     from helpers import approximations
 
     if isinstance(layer, approximations.NystroemFeatures):
         features = approximations.nystroem_features(layer, x)
-        features *= np.float32(math.sqrt(output_dim // 2))
+        features *= np.float32(_nystroem_scale(output_dim))
         return features
     return rff_features(layer, x)
 

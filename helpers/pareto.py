@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import bench, compare, svm
+from helpers import bench, compare
 
 METHODS = ("rff_cos", "rff", "orf", "nystroem")
 METHOD_LABELS = {
@@ -84,19 +84,9 @@ def run_pareto(
     data = bench.load_dataset(dataset, n_train=n_train, n_test=n_test, seed=seed, mnist_path=mnist_path)
     y_test = data["y_test"]
     keras.utils.set_random_seed(seed)
-    from sklearn.svm import SVC
-
-    # The harness' reference (sklearn_svc: gamma='scale', C=5), kept to time both predictions.
-    model = SVC(kernel="rbf", gamma="scale", C=bench.SVC_C)
-    start = time.perf_counter()
-    model.fit(data["x_train"], data["y_train"])
-    svc_fit_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    svc_labels = np.asarray(model.predict(data["x_test"]))
-    libsvm_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    blas_labels = svm.rbf_svc_predict(model, data["x_test"])
-    blas_seconds = time.perf_counter() - start
+    svc = bench.fit_reference_svc(data["x_train"], data["y_train"], data["x_test"])
+    model, svc_labels = svc["model"], svc["libsvm_labels"]
+    svc_fit_seconds, libsvm_seconds, blas_seconds = svc["fit_seconds"], svc["libsvm_seconds"], svc["blas_seconds"]
     svc_accuracy = float(np.mean(svc_labels == y_test))
     result = dict(
         dataset=dataset, data=data["description"], n_train=len(data["y_train"]), n_test=len(y_test),
@@ -107,7 +97,7 @@ def run_pareto(
         reference=dict(
             approach="sklearn_svc", fit_seconds=svc_fit_seconds,
             predict_seconds_libsvm=libsvm_seconds, predict_seconds_blas=blas_seconds,
-            blas_equals_libsvm=float(np.mean(blas_labels == svc_labels)),
+            blas_equals_libsvm=float(np.mean(svc["blas_labels"] == svc_labels)), converged=svc["converged"],
             support_vectors=int(model.n_support_.sum()), test_accuracy=svc_accuracy,
             gamma=float(model._gamma), c=bench.SVC_C,
         ),
