@@ -3,6 +3,18 @@
 Every number in a notebook's prose must be one its run printed and checked: ``Claims.check``
 records a claim, ``Claims.report`` shows the table and fails if one does not hold, and
 ``python -m helpers.claims notebooks/`` reads the claims back from saved outputs, running nothing.
+
+Each claim names the *basis* of its threshold, fixed before the run:
+
+- ``theory``: the threshold follows from a statement (an identity, a bound, a tolerance of the solver);
+- ``noise``: it rests on a standard error or on seeds. Give the per-seed values (``value=[...]``) or
+  a standard error (``se=``): the claim then holds only if the whole interval value ± 2 SE meets
+  the bounds, and the table shows that interval. ``equals`` with ``se`` and no ``tol`` claims
+  "no measurable difference": the interval contains the value compared with;
+- ``target``: it is a target set by an issue, met or missed as measured.
+
+Write the basis as ``"noise"`` or, better, with its reason: ``"theory: C = 1/(2λnK) makes the
+objectives equal"``. A check without one is recorded, and fails the report and the command line.
 """
 
 import argparse
@@ -25,6 +37,8 @@ _TESTS = {
     "below": ("<", operator.lt, {"high"}),
     "equals": ("=", None, {"low", "high"}),
 }
+BASES = ("theory", "noise", "target")
+SE_WIDTH = 2  # a claim about a noisy value holds only beyond two standard errors
 
 
 class ClaimsFailed(AssertionError):
@@ -39,6 +53,24 @@ class Claim:
     thresholds: dict  # the applied thresholds by name
     applied: str  # "full", or the smoke thresholds that replaced full ones: "smoke_at_least"
     holds: bool
+    basis: str | None = None  # "theory", "noise" or "target", with its reason after a colon
+    se: float | None = None  # the value's standard error, for claims about noisy values
+    n_samples: int | None = None  # how many per-seed values the value is the mean of
+
+    @property
+    def interval(self):
+        """(low, high): value ± 2 SE, or None for a claim without a standard error."""
+        if self.se is None:
+            return None
+        return (self.value - SE_WIDTH * self.se, self.value + SE_WIDTH * self.se)
+
+    def measured(self):
+        """The value as the table shows it: with its ± 2 SE interval and seeds where it has one."""
+        if self.se is None:
+            return fmt(self.value)
+        seeds = f", {self.n_samples} seeds" if self.n_samples else ""
+        low, high = self.interval
+        return f"{fmt(self.value)} ± {fmt(SE_WIDTH * self.se)} [{fmt(low)}, {fmt(high)}]{seeds}"
 
 
 def fmt(x):
@@ -58,10 +90,38 @@ def _bad(statement, problem):
     return ValueError(f"Claim {statement!r}: {problem}")
 
 
+def _basis(statement, basis):
+    """``basis`` checked: one of BASES, optionally followed by ': reason'; None stays None."""
+    if basis is None:
+        return None
+    kind = basis.split(":", 1)[0].strip() if isinstance(basis, str) else None
+    if kind not in BASES or (":" in basis and not basis.split(":", 1)[1].strip()):
+        raise _bad(statement, f"`basis` must be one of {', '.join(BASES)}, optionally followed by "
+                   f"': <reason>'. Received basis={basis!r}")
+    return basis.strip()
+
+
+def _samples(statement, value, se):
+    """(mean, standard error, count) of per-seed values, or (value, se, None) for a scalar."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        if se is not None:
+            raise _bad(statement, "give per-seed values or `se`, not both")
+        values = np.asarray(value, dtype=float)
+        if values.ndim != 1 or len(values) < 2 or not np.all(np.isfinite(values)):
+            raise _bad(statement, "per-seed values must be at least two finite numbers. "
+                       f"Received {value!r}")
+        return values.mean().item(), values.std(ddof=1).item() / np.sqrt(len(values)), len(values)
+    value = _number("value", value, statement)
+    if se is not None and not _number("se", se, statement) >= 0:
+        raise _bad(statement, f"`se` must be >= 0. Received se={se!r}")
+    return value, None if se is None else float(se), None
+
+
 def _line(c):
     smoke = "" if c.applied == "full" else f"; {c.applied}"
+    basis = f"; basis: {c.basis}" if c.basis else "; ✗ NO BASIS"
     return (f"{'✓ holds' if c.holds else '✗ DOES NOT HOLD'}: {c.statement} "
-            f"(measured {fmt(c.value)}, needs {c.needs}{smoke})")
+            f"(measured {c.measured()}, needs {c.needs}{smoke}{basis})")
 
 
 class Claims:
@@ -76,19 +136,32 @@ class Claims:
     def failed(self):
         return [c for c in self.records.values() if not c.holds]
 
-    def check(self, statement, value, *, at_least=None, above=None, at_most=None, below=None,
-              equals=None, tol=None, smoke_at_least=None, smoke_above=None, smoke_at_most=None,
-              smoke_below=None, smoke_tol=None):
+    @property
+    def without_basis(self):
+        return [c for c in self.records.values() if not c.basis]
+
+    def check(self, statement, value, *, basis=None, se=None, at_least=None, above=None,
+              at_most=None, below=None, equals=None, tol=None, smoke_at_least=None,
+              smoke_above=None, smoke_at_most=None, smoke_below=None, smoke_tol=None):
         """Record whether ``value`` meets the thresholds (smoke ones in a smoke run) and return it.
-        Bounds compare exactly; ``equals`` holds when ``|value - equals| <= tol`` (default 0)."""
+
+        Bounds compare exactly; ``equals`` holds when ``|value - equals| <= tol`` (default 0).
+        ``basis`` says where the threshold comes from (see the module docstring). ``value`` may be
+        per-seed values (their mean is the value), or ``se`` its standard error: then every point
+        of value ± 2 SE must meet the bounds; ``equals`` without ``tol`` holds when that interval
+        contains ``equals`` (no measurable difference), with ``tol`` when it lies within ± tol."""
         given = dict(locals())  # first: the arguments, of which the thresholds are the keywords
         if not isinstance(statement, str) or not statement.strip():
             raise ValueError(f"`statement` must be a non-empty string. Received {statement!r}")
         given = {k: _number(k, v, statement) for k, v in given.items()
-                 if k not in ("self", "statement", "value") and v is not None}
+                 if k not in ("self", "statement", "value", "basis", "se") and v is not None}
         full = {k: v for k, v in given.items() if not k.startswith("smoke_")}
         loose = {k.removeprefix("smoke_"): v for k, v in given.items() if k.startswith("smoke_")}
-        value = _number("value", value, statement)
+        basis = _basis(statement, basis)
+        value, se, n_samples = _samples(statement, value, se)
+        low = high = value  # the ends of the value's interval: value ± 2 SE, or the value
+        if se is not None:
+            low, high = value - SE_WIDTH * se, value + SE_WIDTH * se
         tests = [k for k in _TESTS if k in full]
         sides = [side for k in tests for side in _TESTS[k][2]]
         if not tests or len(sides) > len(set(sides)):
@@ -103,14 +176,20 @@ class Claims:
                 raise _bad(statement, f"`smoke_{k}` must loosen `{k}`, which it replaces in a "
                            f"smoke run. Received {k}={full.get(k)}, smoke_{k}={v}")
         thr = {**full, **loose} if self.smoke else full
-        if "equals" in thr:
-            holds = abs(value - thr["equals"]) <= thr["tol"]
+        if "equals" in thr and se is not None and "tol" not in given and "smoke_tol" not in given:
+            holds = low <= thr["equals"] <= high  # no measurable difference
+            needs = f"{fmt(thr['equals'])} within ± {SE_WIDTH} SE"
+        elif "equals" in thr:
+            holds = thr["equals"] - thr["tol"] <= low and high <= thr["equals"] + thr["tol"]
             needs = f"= {fmt(thr['equals'])}" + (f" ± {fmt(thr['tol'])}" if thr["tol"] else "")
-        else:
-            holds = all(_TESTS[k][1](value, thr[k]) for k in tests)
+        else:  # the bounds hold for the whole interval: its low end for a floor, high for a ceiling
+            holds = all(_TESTS[k][1](low if "low" in _TESTS[k][2] else high, thr[k]) for k in tests)
             needs = " and ".join(f"{_TESTS[k][0]} {fmt(thr[k])}" for k in tests)
+        if se is not None and "equals" not in thr:
+            needs += f" (all of ± {SE_WIDTH} SE)"
         applied = ", ".join(f"smoke_{k}" for k in loose) if self.smoke and loose else "full"
-        claim = self.records[statement] = Claim(statement, value, needs, thr, applied, bool(holds))
+        claim = self.records[statement] = Claim(statement, value, needs, thr, applied, bool(holds),
+                                                basis, se, n_samples)
         if self.verbose:
             print(_line(claim))
         return claim.holds
@@ -118,6 +197,8 @@ class Claims:
     def _heading(self):
         bad, n, mode = len(self.failed), len(self.records), "smoke" if self.smoke else "full"
         verdict = f"✗ {bad} of {n} claims do NOT hold" if bad else f"{n} of {n} claims hold"
+        if self.without_basis:
+            verdict += f"; ✗ {len(self.without_basis)} without a basis"
         return f"{TITLE} ({mode} run): {verdict}"
 
     def text(self):
@@ -126,9 +207,10 @@ class Claims:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """The table as HTML and plain text, plus the claims as JSON for the command line."""
-        rows = [("claim", "measured", "needs", "thresholds", "verdict")] + [
-            (c.statement, fmt(c.value), c.needs, c.applied,
-             "✓ holds" if c.holds else "✗ does NOT hold") for c in self.records.values()]
+        rows = [("claim", "measured", "needs", "basis", "thresholds", "verdict")] + [
+            (c.statement, c.measured(), c.needs, c.basis or "✗ none", c.applied,
+             "✓ holds" if c.holds and c.basis else "✗ does NOT hold" if not c.holds
+             else "✗ no basis") for c in self.records.values()]
         def tr(row, tag="td"):  # failed claims in red; left-aligned, as JupyterLab right-aligns
             style = "text-align:left" + (";color:#b00020" if row[-1].startswith("✗") else "")
             return "<tr>" + "".join(f'<{tag} style="{style}">{html.escape(x)}</{tag}>'
@@ -140,7 +222,8 @@ class Claims:
                 MIME_TYPE: {"title": TITLE, "smoke": self.smoke, "claims": claims}}
 
     def report(self, strict=True):
-        """Show the table; raise ClaimsFailed if a claim fails, unless strict=False (own data)."""
+        """Show the table; raise ClaimsFailed if a claim fails or has no basis, unless
+        strict=False (own data)."""
         if not self.records:
             raise ValueError("report(): no claims were checked; call claims.check(...) first")
         ipython = sys.modules.get("IPython")  # a notebook kernel has imported it; else plain text
@@ -149,8 +232,9 @@ class Claims:
             display(self)  # HTML, plain text and the JSON of MIME_TYPE, via _repr_mimebundle_
         else:
             print(self.text())
-        if self.failed and strict:
-            raise ClaimsFailed("\n".join([self._heading()] + [_line(c) for c in self.failed]))
+        bad = [c for c in self.records.values() if not c.holds]  # FLIP: or not c.basis
+        if bad and strict:
+            raise ClaimsFailed("\n".join([self._heading()] + [_line(c) for c in bad]))
 
 
 def read_claims(path):
@@ -165,8 +249,9 @@ def read_claims(path):
 
 
 def main(argv=None):
-    """Check the claims saved in notebooks' outputs, executing nothing. Exit status: 1 if a claim
-    does not hold or a notebook has no claims output, 2 for a path that is not a notebook."""
+    """Check the claims saved in notebooks' outputs, executing nothing, and print each with the
+    basis of its threshold. Exit status: 1 if a claim does not hold or has no basis, or a notebook
+    has no claims output; 2 for a path that is not a notebook."""
     parser = argparse.ArgumentParser(prog="python -m helpers.claims", description=main.__doc__)
     parser.add_argument("paths", nargs="+", help="notebooks, or folders of notebooks")
     notebooks = []
@@ -191,8 +276,9 @@ def main(argv=None):
         saved = Claims(smoke=payload["smoke"])
         saved.records = {c["statement"]: Claim(**c) for c in payload["claims"]}
         print(f"{nb}: {saved.text()}")
-        bad += bool(saved.failed)
-    print(f"{len(notebooks) - bad} of {len(notebooks)} notebooks hold all their claims")
+        bad += bool(saved.failed or saved.without_basis)
+    print(f"{len(notebooks) - bad} of {len(notebooks)} notebooks hold all their claims, "
+          "each with a basis")
     return 1 if bad else 0
 
 

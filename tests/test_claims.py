@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def verdict(value, smoke=False, **thresholds):
-    return Claims(smoke=smoke, verbose=False).check("claim", value, **thresholds)
+    return Claims(smoke=smoke, verbose=False).check("claim", value, basis="theory", **thresholds)
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -67,12 +67,12 @@ def test_smoke_thresholds_replace_full_ones_only_in_a_smoke_run():
 
 def test_check_prints_a_verdict_and_a_rerun_replaces_the_claim(capsys):
     claims = Claims()
-    assert claims.check("objectives within 0.5 %", 0.0123, at_most=0.005) is False
+    assert claims.check("objectives within 0.5 %", 0.0123, basis="target", at_most=0.005) is False
     assert capsys.readouterr().out == (
-        "✗ DOES NOT HOLD: objectives within 0.5 % (measured 0.0123, needs ≤ 0.005)\n")
-    assert claims.check("objectives within 0.5 %", 0.001, at_most=0.005) is True  # cell re-run
+        "✗ DOES NOT HOLD: objectives within 0.5 % (measured 0.0123, needs ≤ 0.005; basis: target)\n")
+    assert claims.check("objectives within 0.5 %", 0.001, basis="target", at_most=0.005) is True  # cell re-run
     assert capsys.readouterr().out == (
-        "✓ holds: objectives within 0.5 % (measured 0.001, needs ≤ 0.005)\n")
+        "✓ holds: objectives within 0.5 % (measured 0.001, needs ≤ 0.005; basis: target)\n")
     assert len(claims.records) == 1 and claims.failed == []
 
 
@@ -110,11 +110,11 @@ def test_values_display_with_4_significant_digits_and_ints_as_ints():
 ])
 def test_bad_thresholds_name_the_argument(kwargs, message):
     with pytest.raises(ValueError, match=message) as err:
-        Claims(verbose=False).check("my claim", 0.5, **kwargs)
+        Claims(verbose=False).check("my claim", 0.5, basis="theory", **kwargs)
     assert str(err.value).startswith("Claim 'my claim': ")
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), "0.5", [0.5, 0.6], None])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "0.5", None])
 def test_a_value_that_is_not_a_finite_number_is_refused(value):
     with pytest.raises(ValueError, match=r"Claim 'c': `value` must be a finite number\. Received"):
         Claims(verbose=False).check("c", value, at_least=0)
@@ -130,8 +130,10 @@ def test_statement_must_be_text():
 
 def two_claims(smoke=False):
     claims = Claims(smoke=smoke, verbose=False)
-    claims.check("Keras and scikit-learn agree on ≥ 99 % <of> images", 0.9952, at_least=0.99)
-    claims.check("objectives within 0.5 %", 0.0123, at_most=0.005, smoke_at_most=0.05)
+    claims.check("Keras and scikit-learn agree on ≥ 99 % <of> images", 0.9952, at_least=0.99,
+                 basis="target: issue 1")
+    claims.check("objectives within 0.5 %", 0.0123, at_most=0.005, smoke_at_most=0.05,
+                 basis="theory: the solver's tolerance")
     return claims
 
 
@@ -140,7 +142,7 @@ def test_report_raises_naming_only_the_failed_claim(capsys):
         two_claims().report()
     message = str(err.value)
     assert "✗ 1 of 2 claims do NOT hold" in message
-    assert "objectives within 0.5 % (measured 0.0123, needs ≤ 0.005)" in message
+    assert "objectives within 0.5 % (measured 0.0123, needs ≤ 0.005; basis: theory" in message
     assert "agree on" not in message
     # the table was shown before raising (plain text outside IPython)
     out = capsys.readouterr().out
@@ -171,7 +173,8 @@ def test_the_display_carries_html_text_and_the_claims_json():
     assert payload["smoke"] is True
     assert payload["claims"][1] == {
         "statement": "objectives within 0.5 %", "value": 0.0123, "needs": "≤ 0.05",
-        "thresholds": {"at_most": 0.05}, "applied": "smoke_at_most", "holds": True}
+        "thresholds": {"at_most": 0.05}, "applied": "smoke_at_most", "holds": True,
+        "basis": "theory: the solver's tolerance", "se": None, "n_samples": None}
     assert json.loads(json.dumps(payload)) == payload
 
 
@@ -207,8 +210,8 @@ def save_notebook(path, claims=None, strict=True):
 @pytest.fixture
 def notebooks(tmp_path):
     failing = Claims(verbose=False)
-    failing.check("accuracy ≥ 0.97", 0.9512, at_least=0.97)
-    failing.check("C = 5e-4", 0.0005, equals=0.0005, tol=1e-12)
+    failing.check("accuracy ≥ 0.97", 0.9512, at_least=0.97, basis="target")
+    failing.check("C = 5e-4", 0.0005, equals=0.0005, tol=1e-12, basis="theory")
     return {
         "pass": save_notebook(tmp_path / "a_pass.ipynb", two_claims(smoke=True)),
         "fail": save_notebook(tmp_path / "b_fail.ipynb", failing),
@@ -220,9 +223,11 @@ def test_cli_passing_notebook(notebooks, capsys):
     assert main([str(notebooks["pass"])]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"{notebooks['pass']}: What this notebook showed (smoke run): 2 of 2 claims hold",
-        "  ✓ holds: Keras and scikit-learn agree on ≥ 99 % <of> images (measured 0.9952, needs ≥ 0.99)",
-        "  ✓ holds: objectives within 0.5 % (measured 0.0123, needs ≤ 0.05; smoke_at_most)",
-        "1 of 1 notebooks hold all their claims",
+        "  ✓ holds: Keras and scikit-learn agree on ≥ 99 % <of> images (measured 0.9952, needs ≥ 0.99;"
+        " basis: target: issue 1)",
+        "  ✓ holds: objectives within 0.5 % (measured 0.0123, needs ≤ 0.05; smoke_at_most;"
+        " basis: theory: the solver's tolerance)",
+        "1 of 1 notebooks hold all their claims, each with a basis",
     ]
     assert read_claims(notebooks["pass"])["claims"][0]["value"] == 0.9952
 
@@ -232,10 +237,10 @@ def test_cli_folder_with_a_failing_and_a_claimless_notebook(notebooks, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[3:] == [
         f"{notebooks['fail']}: What this notebook showed (full run): ✗ 1 of 2 claims do NOT hold",
-        "  ✗ DOES NOT HOLD: accuracy ≥ 0.97 (measured 0.9512, needs ≥ 0.97)",
-        "  ✓ holds: C = 5e-4 (measured 0.0005, needs = 0.0005 ± 1e-12)",
+        "  ✗ DOES NOT HOLD: accuracy ≥ 0.97 (measured 0.9512, needs ≥ 0.97; basis: target)",
+        "  ✓ holds: C = 5e-4 (measured 0.0005, needs = 0.0005 ± 1e-12; basis: theory)",
         f"{notebooks['none']}: ✗ no claims output (run it through claims.report(), save with outputs)",
-        "1 of 3 notebooks hold all their claims",
+        "1 of 3 notebooks hold all their claims, each with a basis",
     ]
     assert main([str(notebooks["none"])]) == 1
 
@@ -258,7 +263,7 @@ def test_cli_runs_as_a_module(notebooks):
     done = subprocess.run([sys.executable, "-m", "helpers.claims", str(notebooks["fail"])],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
-    assert "✗ DOES NOT HOLD: accuracy ≥ 0.97 (measured 0.9512, needs ≥ 0.97)" in done.stdout
+    assert "✗ DOES NOT HOLD: accuracy ≥ 0.97 (measured 0.9512, needs ≥ 0.97; basis: target)" in done.stdout
 
 
 def test_a_kernel_saves_the_claims_where_the_cli_reads_them(tmp_path, capsys):
@@ -266,7 +271,8 @@ def test_a_kernel_saves_the_claims_where_the_cli_reads_them(tmp_path, capsys):
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "from helpers.claims import Claims\nclaims = Claims(smoke=True)\n"
-        "claims.check('half', 0.5, at_least=0.6, smoke_at_least=0.4)\nclaims.report()")])
+        "claims.check('half', [0.5, 0.52, 0.48], at_least=0.3, smoke_at_least=0.2, basis='noise')\n"
+        "claims.report()")])
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources={
         "metadata": {"path": str(ROOT)}}).execute()
     nbformat.validate(nb)
@@ -274,4 +280,82 @@ def test_a_kernel_saves_the_claims_where_the_cli_reads_them(tmp_path, capsys):
     nbformat.write(nb, path)
     assert [o.output_type for o in nb.cells[0].outputs] == ["stream", "display_data"]
     assert main([str(path)]) == 0
-    assert "  ✓ holds: half (measured 0.5, needs ≥ 0.4; smoke_at_least)" in capsys.readouterr().out
+    assert ("  ✓ holds: half (measured 0.5 ± 0.02309 [0.4769, 0.5231], 3 seeds, needs ≥ 0.2 "
+            "(all of ± 2 SE); smoke_at_least; basis: noise)") in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- bases and noise
+
+
+@pytest.mark.parametrize("basis", ["hunch", "", "theory:", "noise:  ", 3, "Theory"])
+def test_a_basis_must_be_theory_noise_or_target(basis):
+    with pytest.raises(ValueError, match=r"Claim 'c': `basis` must be one of theory, noise, target"):
+        Claims(verbose=False).check("c", 0.5, at_least=0, basis=basis)
+
+
+def test_a_claim_without_a_basis_is_marked_and_fails_the_command_line(tmp_path, capsys):
+    claims = Claims(verbose=False)
+    claims.check("has one", 0.5, at_least=0.4, basis="theory: a bound")
+    claims.check("has none", 0.5, at_least=0.4)
+    assert [c.basis for c in claims.without_basis] == [None]
+    assert claims.text().splitlines()[0].endswith("2 of 2 claims hold; ✗ 1 without a basis")
+    assert "✗ no basis</td>" in claims._repr_mimebundle_()["text/html"]
+    assert main([str(save_notebook(tmp_path / "nb.ipynb", claims))]) == 1
+    out = capsys.readouterr().out
+    assert "  ✓ holds: has none (measured 0.5, needs ≥ 0.4; ✗ NO BASIS)" in out
+    assert out.splitlines()[-1] == "0 of 1 notebooks hold all their claims, each with a basis"
+
+
+def test_per_seed_values_hold_only_beyond_two_standard_errors():
+    # mean 0.02, SE 0.01 / sqrt(3): the interval is [0.00845, 0.03155]
+    claims = Claims(verbose=False)
+    assert claims.check("gain", [0.01, 0.02, 0.03], above=-0.001, basis="noise") is True
+    record = claims.records["gain"]
+    assert record.value == pytest.approx(0.02) and record.se == pytest.approx(0.01 / np.sqrt(3))
+    assert record.n_samples == 3
+    assert record.interval == pytest.approx((0.02 - 2 * record.se, 0.02 + 2 * record.se))
+    # the mean is above 0.01, but not the whole interval: no claim of a gain that large
+    assert claims.check("gain > 0.008", [0.01, 0.02, 0.03], above=0.008, basis="noise") is True
+    assert claims.check("gain > 0.01", [0.01, 0.02, 0.03], above=0.01, basis="noise") is False
+    assert claims.check("gain < 0.05", [0.01, 0.02, 0.03], below=0.05, basis="noise") is True
+    assert claims.check("gain < 0.03", [0.01, 0.02, 0.03], below=0.03, basis="noise") is False
+
+
+def test_a_standard_error_widens_the_value_to_its_interval():
+    # binary fractions, so that the interval's ends are exact: 0.5 ± 2 × 0.125 = [0.25, 0.75]
+    assert verdict(0.5, se=0.125, at_least=0.25) is True
+    assert verdict(0.5, se=0.125, above=0.25) is False
+    assert verdict(0.5, se=0.125, at_most=0.75) is True
+    assert verdict(0.5, se=0.1875, at_most=0.75) is False
+
+
+def test_equals_with_noise_claims_no_measurable_difference_or_a_tolerance_band():
+    assert verdict(0.01, se=0.006, equals=0.0) is True  # 0 lies in [-0.002, 0.022]
+    assert verdict(0.01, se=0.004, equals=0.0) is False  # [0.002, 0.018] excludes 0: a difference
+    assert verdict([0.0, 0.02, -0.01], equals=0.0) is True
+    assert verdict(0.01, se=0.004, equals=0.0, tol=0.02) is True  # [0.002, 0.018] within ± 0.02
+    assert verdict(0.01, se=0.006, equals=0.0, tol=0.02) is False  # 0.022 > 0.02
+    claims = Claims(verbose=False)
+    claims.check("no difference", 0.01, se=0.006, equals=0.0, basis="noise")
+    assert claims.records["no difference"].needs == "0 within ± 2 SE"
+    assert claims.records["no difference"].measured() == "0.01 ± 0.012 [-0.002, 0.022]"
+
+
+@pytest.mark.parametrize("value, se, message", [
+    ([0.5], None, r"per-seed values must be at least two finite numbers"),
+    ([0.5, float("nan")], None, r"per-seed values must be at least two finite numbers"),
+    ([[0.5, 0.6]], None, r"per-seed values must be at least two finite numbers"),
+    ([0.5, 0.6], 0.1, r"give per-seed values or `se`, not both"),
+    (0.5, -0.1, r"`se` must be >= 0\. Received se=-0.1"),
+])
+def test_bad_noise_arguments_are_named(value, se, message):
+    with pytest.raises(ValueError, match=message):
+        Claims(verbose=False).check("c", value, se=se, at_least=0, basis="noise")
+
+
+def test_the_saved_claim_keeps_its_interval_for_the_command_line(tmp_path, capsys):
+    claims = Claims(verbose=False)
+    claims.check("seeds", [0.97, 0.972, 0.974], at_least=0.9, basis="noise: 3 seeds")
+    assert main([str(save_notebook(tmp_path / "nb.ipynb", claims))]) == 0
+    assert ("✓ holds: seeds (measured 0.972 ± 0.002309 [0.9697, 0.9743], 3 seeds, needs ≥ 0.9 "
+            "(all of ± 2 SE); basis: noise: 3 seeds)") in capsys.readouterr().out
