@@ -12,6 +12,8 @@ wrong (does the model copy its mistakes?) and at decision values, not only label
 - ``agreement_on_errors``: on the reference's mistakes, how often the model makes the same one.
 - ``decision_correlation``: Pearson correlation of two models' decision values, class by class.
 - ``agreement_table``: all of these for several models against one reference, as a DataFrame.
+- ``paired_difference``: the difference of two models' per-point scores on the same points, with
+  its paired standard error (for ``Claims.check(..., se=...)``).
 """
 
 import numpy as np
@@ -90,3 +92,19 @@ def agreement_table(predictions, reference_name, y_true):
             f"same answer on {reference_name}'s errors": agreement_on_errors(labels, reference, y_true),
         })
     return pd.DataFrame(rows).set_index("model")
+
+
+def paired_difference(values_a, values_b):
+    """``(mean(a - b), standard error)`` of two models' per-point values on the *same* points.
+
+    The values are per-point hits (``predictions == y``: an accuracy difference), agreements with
+    a reference (``predictions == reference``) or any per-point score. Pairing removes the
+    points both models get alike, so the standard error, ``std(a - b, ddof=1) / sqrt(n)``, is
+    far smaller than that of two independent accuracies; the difference is real only beyond
+    about two of them.
+    """
+    a, b = np.asarray(values_a, dtype=np.float64), np.asarray(values_b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"Expected two 1-D arrays of the same length >= 2. Received shapes {a.shape} and {b.shape}")
+    d = a - b
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))

@@ -52,3 +52,18 @@ def test_agreement_table_rows_and_columns():
     assert row["same answer on svc's errors"] == 1.0
     with pytest.raises(ValueError, match="reference_name"):
         compare.agreement_table({"a": y}, "svc", y)
+
+
+def test_paired_difference_and_its_standard_error_by_hand():
+    from helpers.compare import paired_difference
+
+    # 10 points: a right on 8, b on 7; they differ on 3 of them, two in a's favour
+    a = np.array([1, 1, 1, 1, 1, 1, 1, 1, 0, 0], bool)
+    b = np.array([1, 1, 1, 1, 1, 0, 0, 1, 0, 1], bool)
+    d = np.array([0, 0, 0, 0, 0, 1, 1, 0, 0, -1], float)  # a - b by hand
+    diff, se = paired_difference(a, b)
+    assert diff == pytest.approx(0.1)
+    assert se == pytest.approx(np.sqrt(np.sum((d - 0.1) ** 2) / 9) / np.sqrt(10))
+    assert paired_difference(a, a) == (0.0, 0.0)  # the same model: no difference, no noise
+    with pytest.raises(ValueError, match=r"same length >= 2\. Received shapes \(10,\) and \(9,\)"):
+        paired_difference(a, b[:9])
