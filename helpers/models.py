@@ -4,9 +4,10 @@
 - ``build_linear_svm``: ``Dense(K)`` with an L2 kernel regularizer on the raw features.
 - ``build_deep_hinge``: the Stack Overflow answer's MLP (128-64-32-16 relu) under an L2 hinge head.
 
-All of them train on one-hot targets and report ``categorical_accuracy``. Keras'
-``metrics=["accuracy"]`` would pick *binary* accuracy for a hinge loss, which counts each
-of the K outputs separately and reads about 0.9 for a model that is always wrong on 10 classes.
+All of them train on one-hot targets and name ``CategoricalAccuracy`` for clarity. With one-hot
+labels and K > 1 outputs, Keras 3's ``metrics=["accuracy"]`` picks that same metric: it chooses
+binary, sparse or categorical accuracy from the shapes of the labels and outputs, never from the
+loss (``keras/src/trainers/compile_utils.py``, ``get_metric``).
 """
 
 import keras
