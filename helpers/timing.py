@@ -69,3 +69,23 @@ def timed(call, *, repeats=1, warmup=None, warmups=None):
         result = call()
         seconds.append(time.perf_counter() - start)
     return Timing(tuple(seconds), warmups, result)
+
+
+def warm_up_keras_fit(model, x, y, *, batch_size, validation_split=0.0):
+    """Compile ``model``'s training step (and its validation pass) for the batch shapes that
+    ``model.fit(x, y, batch_size=..., validation_split=...)`` will see, then undo the updates.
+
+    The warm-up every timed Keras fit gets, so that no fit's clock holds compilation.
+    Returns its seconds.
+    """
+    import math
+
+    from helpers import models
+
+    n_fit = int(math.floor(len(x) * (1.0 - validation_split))) if validation_split else len(x)
+    validation_data = None
+    if validation_split:  # the last rows, as Keras takes them; full and partial batch shapes
+        n_val = len(x) - n_fit
+        rows = min(n_val, batch_size + n_val % batch_size)
+        validation_data = (x[-rows:], y[-rows:])
+    return models.warm_up_fit(model, x, y, batch_size, n_fit=n_fit, validation_data=validation_data)

@@ -41,3 +41,21 @@ def test_a_separate_warmup_call_and_a_single_run():
 def test_bad_protocols_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         timed(lambda: None, **kwargs)
+
+
+def test_a_keras_fit_warm_up_leaves_the_weights_as_they_were():
+    import keras
+    import numpy as np
+
+    from helpers.timing import warm_up_keras_fit
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="hinge")
+    x = np.random.default_rng(0).normal(size=(50, 3)).astype("float32")
+    y = keras.utils.to_categorical(np.arange(50) % 2, 2)
+    before = [w.copy() for w in model.get_weights()]
+    assert warm_up_keras_fit(model, x, y, batch_size=16, validation_split=0.2) > 0
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    history = model.fit(x, y, batch_size=16, epochs=1, validation_split=0.2, verbose=0)
+    assert "val_loss" in history.history  # the validation pass the warm-up compiled
