@@ -445,6 +445,45 @@ def _decimal_commas(path, features, sep):
     return features.assign(**converted) if converted else features
 
 
+def _refuse_duplicate_names(path, header_fields, frame):
+    """Two columns with one name: pandas would read the second as ``name.1``, silently.
+
+    Read from the header row itself, as pandas has renamed them by now. A second ``label``
+    column would become a feature that is the label: a perfect, meaningless score.
+    """
+    if len(header_fields) != frame.shape[1]:
+        return  # a ragged header: the parser has said so, or reads it its own way
+    names = [field.strip() for field in header_fields]
+    repeated = sorted({n for n in names if n and names.count(n) > 1})
+    if repeated:
+        detail = ", ".join(f"{n!r} ({names.count(n)} times)" for n in repeated)
+        raise ValueError(
+            f"{path}: duplicate column names {detail}; each column needs its own name. "
+            "Rename or delete the copies (a second label column would be read as a feature)")
+
+
+def _refuse_label_copies(path, features, label, label_column):
+    """A feature that is the label, or the label under other names (one value per class, and back).
+
+    Such a column scores perfectly and means nothing: the model reads the answer.
+    """
+    codes = pd.factorize(label)[0]
+    n_classes = codes.max() + 1
+    copies = []
+    for column in features.columns:
+        values = features[column]
+        if n_classes > 1 and values.nunique() == n_classes:
+            feature_codes = pd.factorize(values)[0]
+            # one-to-one: the pairs (feature value, class) are as many as the classes
+            if len(set(zip(feature_codes.tolist(), codes.tolist()))) == n_classes:
+                copies.append(column)
+    if copies:
+        raise ValueError(
+            f"{path}: feature column(s) {copies} hold the label {label_column!r} itself (each value "
+            "stands for one class and each class has one value), so a model would read the answer. "
+            "Delete the column(s), or pass label_column= if one of them is the label you meant")
+
+
 def load_tabular(csv_path, label_column=None, min_rows_per_class=2, header=None):
     """Read a CSV into ``TabularData``; the label defaults to the last column.
 
@@ -460,7 +499,9 @@ def load_tabular(csv_path, label_column=None, min_rows_per_class=2, header=None)
 
     Every problem (empty file, unknown label column, text or missing features, too few
     classes or rows per class) raises a ``ValueError`` naming the file, so a learner's own
-    CSV fails with a message they can act on.
+    CSV fails with a message they can act on. Two columns with one name, and a feature that
+    is the label (a copy, or a recoding with one value per class), are refused: either would
+    let a model read the answer.
     """
     if header not in (None, True, False):
         raise ValueError(f"header must be None (detect), True or False, got {header!r}")
@@ -475,6 +516,8 @@ def load_tabular(csv_path, label_column=None, min_rows_per_class=2, header=None)
         frame = _read_table(path, sep, header=False)
     if frame.empty:
         raise ValueError(f"{path}: file is empty (a header but no data rows)")
+    if not headerless:
+        _refuse_duplicate_names(path, first_row, frame)
 
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
@@ -516,6 +559,7 @@ def load_tabular(csv_path, label_column=None, min_rows_per_class=2, header=None)
     if not np.isfinite(x).all():
         bad = [c for c in features.columns if not np.isfinite(features[c].to_numpy(float)).all()]
         raise ValueError(f"{path}: infinite or too-large values in columns {bad}")
+    _refuse_label_copies(path, features, frame[label_column], label_column)
 
     class_names, y, counts = np.unique(
         frame[label_column].to_numpy(), return_inverse=True, return_counts=True
