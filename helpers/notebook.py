@@ -2,6 +2,8 @@
 
 - ``require_int``, ``require_positive_int``, ``require_positive_number``, ``require_fraction``, ``require_file``, ``require_choice``,
   ``require_bool``: stop a notebook at once with a ``ValueError`` that names the parameter.
+- ``require_known_parameters``: stop when papermill passed a name the ``parameters`` cell lacks
+  (papermill itself only warns, and the notebook would run its default).
 - ``require_tabular``: load the CSV parameter, errors naming ``data_path``/``label_column``.
 - ``smoke_size``: the full value, or a tiny one in smoke mode.
 - ``env_flag``, ``env_size``: defaults from environment variables (CI's smoke switch, Binder's sizes),
@@ -16,7 +18,9 @@ Nothing here imports TensorFlow at import time; backends are asked lazily.
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import difflib
 import json
 import math
 import os
@@ -34,6 +38,58 @@ NO_GPU_WARNING = (
 
 
 # --------------------------------------------------------------------------- parameters
+
+# Names papermill may inject besides the notebook's own (its --inject-paths options).
+PAPERMILL_NAMES = frozenset({"PAPERMILL_INPUT_PATH", "PAPERMILL_OUTPUT_PATH"})
+INJECTED_CELL_START = "# Parameters\n"  # how papermill's Python translator opens the injected cell
+
+
+def describe_unknown(unknown, known):
+    """'`epoch` (did you mean `epochs`?)' for each unknown name, then the known ones."""
+    parts = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        parts.append(f"`{name}`" + (f" (did you mean `{close[0]}`?)" if close else ""))
+    return f"{', '.join(parts)}; known parameters: {', '.join(sorted(known))}"
+
+
+def injected_parameter_names(inputs):
+    """The names the last cell papermill injected assigns, from the kernel's inputs; None if none."""
+    for source in reversed(list(inputs)):
+        if isinstance(source, str) and source.startswith(INJECTED_CELL_START):
+            tree = ast.parse(source)
+            return {target.id for node in tree.body if isinstance(node, ast.Assign)
+                    for target in node.targets if isinstance(target, ast.Name)}
+    return None
+
+
+def require_known_parameters(namespace=None):
+    """Stop with a ``ValueError`` if papermill injected a parameter the ``parameters`` cell lacks.
+
+    Call it in the cell after the ``parameters`` cell. The known names are the annotated ones
+    (``seed: int = 0`` puts ``seed`` in ``__annotations__``); the injected ones are read from the
+    kernel's input history (``In``), where papermill's cell starts with ``# Parameters``. A
+    misspelled ``-p epoch 3`` would otherwise only be a papermill warning, and the run would use
+    the default ``epochs``. Outside papermill (no injected cell) it checks nothing.
+    """
+    if namespace is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        shell = get_ipython()
+        if shell is None:
+            return
+        namespace = shell.user_ns
+    known = set(namespace.get("__annotations__", {}))
+    injected = injected_parameter_names(namespace.get("In", []))
+    if not known or injected is None:
+        return
+    unknown = injected - known - PAPERMILL_NAMES
+    if unknown:
+        raise ValueError(
+            f"Unknown parameter(s) {describe_unknown(unknown, known)}. This notebook has no such "
+            "parameter, so the value would be ignored: fix the name.")
 
 
 def require_bool(name, value):
