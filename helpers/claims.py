@@ -176,7 +176,8 @@ class Claims:
                 raise _bad(statement, f"`smoke_{k}` must loosen `{k}`, which it replaces in a "
                            f"smoke run. Received {k}={full.get(k)}, smoke_{k}={v}")
         thr = {**full, **loose} if self.smoke else full
-        if "equals" in thr and se is not None and "tol" not in given and "smoke_tol" not in given:
+        tol_given = "tol" in given or (self.smoke and "smoke_tol" in given)
+        if "equals" in thr and se is not None and not tol_given:
             holds = low <= thr["equals"] <= high  # no measurable difference
             needs = f"{fmt(thr['equals'])} within ± {SE_WIDTH} SE"
         elif "equals" in thr:

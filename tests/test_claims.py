@@ -335,6 +335,9 @@ def test_equals_with_noise_claims_no_measurable_difference_or_a_tolerance_band()
     assert verdict([0.0, 0.02, -0.01], equals=0.0) is True
     assert verdict(0.01, se=0.004, equals=0.0, tol=0.02) is True  # [0.002, 0.018] within ± 0.02
     assert verdict(0.01, se=0.006, equals=0.0, tol=0.02) is False  # 0.022 > 0.02
+    # a smoke tolerance applies in smoke runs only; the full run still claims no measurable difference
+    assert verdict(0.01, se=0.004, equals=0.0, smoke_tol=1.0) is False
+    assert verdict(0.01, se=0.004, equals=0.0, smoke_tol=1.0, smoke=True) is True
     claims = Claims(verbose=False)
     claims.check("no difference", 0.01, se=0.006, equals=0.0, basis="noise")
     assert claims.records["no difference"].needs == "0 within ± 2 SE"
