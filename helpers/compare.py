@@ -13,7 +13,10 @@ wrong (does the model copy its mistakes?) and at decision values, not only label
 - ``decision_correlation``: Pearson correlation of two models' decision values, class by class.
 - ``agreement_table``: all of these for several models against one reference, as a DataFrame.
 - ``paired_difference``: the difference of two models' per-point scores on the same points, with
-  its paired standard error (for ``Claims.check(..., se=...)``).
+  its paired standard error (for ``Claims.check(..., se=...)``); ``paired_se_bound``, an upper
+  bound on that error from summary shares alone (records without per-point predictions).
+- ``bootstrap_se``: the standard error of any statistic of the test points (a difference of two
+  decision correlations, say), by resampling the points.
 """
 
 import numpy as np
@@ -108,3 +111,37 @@ def paired_difference(values_a, values_b):
         raise ValueError(f"Expected two 1-D arrays of the same length >= 2. Received shapes {a.shape} and {b.shape}")
     d = a - b
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+
+
+def paired_se_bound(discordant, n):
+    """An upper bound on ``paired_difference``'s standard error from summary shares alone.
+
+    A per-point difference d is -1, 0 or 1, so std(d, ddof=1)² <= n/(n-1) · P(d != 0) and the
+    error is at most sqrt(P(d != 0) / (n - 1)). ``discordant`` is any upper bound on P(d != 0):
+    the share of points where the two models give different labels, or, through a common
+    reference R, (1 - agreement(A, R)) + (1 - agreement(B, R)). Use it for a claim that a
+    difference is *beyond* noise (a larger error only makes that harder); never for "no
+    measurable difference", which a too-large error would make too easy.
+    """
+    if not 0.0 <= float(discordant) <= 1.0:
+        raise ValueError(f"`discordant` must be a share between 0 and 1. Received: {discordant!r}")
+    if isinstance(n, bool) or int(n) != n or n < 2:
+        raise ValueError(f"`n` must be an integer >= 2. Received: {n!r}")
+    return float(np.sqrt(float(discordant) / (int(n) - 1)))
+
+
+def bootstrap_se(statistic, n_points, *, draws=200, seed=0):
+    """``(statistic(all points), bootstrap standard error)`` over ``n_points`` test points.
+
+    ``statistic(rows)`` computes the figure from the points at the integer indices ``rows``
+    (with repeats); it is evaluated on ``draws`` resamples of the points, drawn with a seeded
+    generator, and the standard deviation of those values is the standard error. Use it for
+    figures with no per-point form, such as a correlation.
+    """
+    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 2:
+        raise ValueError(f"`n_points` must be an integer >= 2. Received n_points={n_points!r}")
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 2:
+        raise ValueError(f"`draws` must be an integer >= 2. Received draws={draws!r}")
+    rng = np.random.default_rng(seed)
+    values = [statistic(rng.integers(0, n_points, n_points)) for _ in range(draws)]
+    return float(statistic(np.arange(n_points))), float(np.std(values, ddof=1))

@@ -67,3 +67,33 @@ def test_paired_difference_and_its_standard_error_by_hand():
     assert paired_difference(a, a) == (0.0, 0.0)  # the same model: no difference, no noise
     with pytest.raises(ValueError, match=r"same length >= 2\. Received shapes \(10,\) and \(9,\)"):
         paired_difference(a, b[:9])
+
+
+def test_paired_se_bound_is_never_below_the_paired_error():
+    rng = np.random.default_rng(0)
+    for share in (0.02, 0.1, 0.5):
+        a = rng.random(1000) < 0.9
+        b = np.where(rng.random(1000) < share, ~a, a)    # disagree on about `share` of the points
+        _, se = compare.paired_difference(a, b)
+        assert se <= compare.paired_se_bound(np.mean(a != b), 1000) + 1e-12
+    # Equality when every discordant point pulls the same way and there are few of them: the bound is tight.
+    a, b = np.r_[np.ones(10), np.zeros(990)], np.zeros(1000)
+    assert compare.paired_se_bound(0.01, 1000) == pytest.approx(compare.paired_difference(a, b)[1], rel=0.01)
+    with pytest.raises(ValueError, match="discordant"):
+        compare.paired_se_bound(1.5, 100)
+    with pytest.raises(ValueError, match="`n`"):
+        compare.paired_se_bound(0.1, 1)
+
+
+def test_bootstrap_se_of_a_mean_is_close_to_its_textbook_standard_error():
+    from helpers.compare import bootstrap_se
+
+    x = np.random.default_rng(1).normal(size=400)
+    value, se = bootstrap_se(lambda rows: x[rows].mean(), len(x), draws=400, seed=0)
+    assert value == pytest.approx(x.mean())
+    textbook = x.std(ddof=1) / np.sqrt(len(x))  # 0.05 for unit variance
+    assert abs(se - textbook) < 0.15 * textbook  # 400 draws: the SE of an SE estimate is about 4 %
+    assert bootstrap_se(lambda rows: x[rows].mean(), len(x), seed=3) == bootstrap_se(
+        lambda rows: x[rows].mean(), len(x), seed=3)  # seeded: the same resamples
+    with pytest.raises(ValueError, match=r"`draws` must be an integer >= 2\. Received draws=1"):
+        bootstrap_se(lambda rows: 0.0, 10, draws=1)
