@@ -76,7 +76,7 @@ import numpy as np
 
 # Keras (and helpers.models, which imports it) is imported inside the functions that train:
 # loading a backend takes seconds, and `--help` or a bad option should not pay for it.
-from helpers import compare, svm
+from helpers import compare, flops, svm
 from helpers import data as hdata
 from helpers.notebook import gpu_names, peak_rss_mb, versions
 
@@ -115,7 +115,8 @@ RECORD_KEYS = (
     "test_accuracy", "agreement_with_svc", "agreement_floor", "agreement_on_svc_errors",
     "svm_objective", "agreement_with_pair", "seconds_to_seed_accuracy", "seed_accuracy_target",
     "seed_accuracy_source", "test_accuracy_curve", "test_accuracy_curve_seconds",
-    "peak_rss_mb", "data", "params", "notes", "versions", "date",
+    "fit_multiply_adds", "fit_gflops", "train_gflops", "matmul_gflops", "matmul_load_average",
+    "load_average", "peak_rss_mb", "data", "params", "notes", "versions", "date",
 )
 TABLE_COLUMNS = (
     "dataset", "approach", "n_train", "n_test", "epochs", "fit_seconds", "predict_seconds",
@@ -281,13 +282,31 @@ def _run_keras(approach, data, *, epochs, batch_size, output_dim, scale, seed):
     )
     fit_seconds = time.perf_counter() - start
     predictions, predict_seconds = _timed_predict(model, data["x_test"])
+    n_fit = _n_fit(len(x), validation_split)
+    multiply_adds = flops.fit_multiply_adds(
+        _matrix_products(model), n_fit, epochs, validation_rows=len(x) - n_fit
+    )
     return dict(
-        n_train=_n_fit(len(x), validation_split),
+        n_train=n_fit, fit_multiply_adds=multiply_adds, fit_gflops=flops.gflops(multiply_adds, fit_seconds),
         epochs=epochs, batch_size=batch_size, fit_seconds=fit_seconds,
         predict_seconds=predict_seconds, seconds_per_epoch=fit_seconds / epochs,
         warmup_seconds=warmup, trainable_params=svm.count_params(model), params=params,
         notes=notes,
     ), predictions
+
+
+def _matrix_products(model):
+    """One row's forward pass of a ``Sequential`` Keras model as ``flops.fit_multiply_adds`` takes
+    it: each 2-D weight (a ``Dense`` kernel, a random-feature projection) with whether it is trained.
+
+    Only matrices count as trained: a trained scale or bias under an untrained projection (none in
+    the harness: its random-feature layers train nothing) would need input gradients not counted.
+    """
+    products = []
+    for layer in model.layers:
+        trained = {id(w) for w in layer.trainable_weights}
+        products += [(w.shape[0], w.shape[1], id(w) in trained) for w in layer.weights if len(w.shape) == 2]
+    return products
 
 
 def _linear_objective(coef, intercept, data):
@@ -372,6 +391,11 @@ def _run_quasi_svm(data, *, epochs, batch_size, output_dim, scale, seed, seed_ta
         to_target = info["feature_seconds"] + reached[0] if reached else None
     if scale is not None:
         recipe.pop("gamma_factor", None)  # a given scale is used as is
+    # The cached features (once), then the head's epochs; the monitor's test features are off the clock.
+    n_classes, output_dim = data["n_classes"], recipe["output_dim"]
+    feature_multiply_adds = flops.feature_multiply_adds(info["feature_map"], len(x), x.shape[1], output_dim)
+    head_multiply_adds = flops.fit_multiply_adds([(output_dim, n_classes, True)], len(x), recipe["epochs"])
+    fit_seconds = info["feature_seconds"] + info["train_seconds"]
     recipe.update(
         feature_map=info["feature_map"],
         scale=info["scale"], gamma=svm.gamma_from_scale(info["scale"]),
@@ -380,7 +404,9 @@ def _run_quasi_svm(data, *, epochs, batch_size, output_dim, scale, seed, seed_ta
     )
     return dict(
         n_train=len(x), epochs=recipe["epochs"], batch_size=recipe["batch_size"],
-        fit_seconds=info["feature_seconds"] + info["train_seconds"],
+        fit_seconds=fit_seconds, fit_multiply_adds=feature_multiply_adds + head_multiply_adds,
+        fit_gflops=flops.gflops(feature_multiply_adds + head_multiply_adds, fit_seconds),
+        train_gflops=flops.gflops(head_multiply_adds, info["train_seconds"]),
         predict_seconds=predict_seconds, predict_seconds_repeats=repeats,
         seconds_per_epoch=info["train_seconds"] / recipe["epochs"],
         feature_seconds=info["feature_seconds"], train_seconds=info["train_seconds"],
@@ -524,6 +550,9 @@ def run_benchmark(
 
     keras.utils.set_random_seed(seed)
     backend, device, found_versions = keras.backend.backend(), device_name(), versions()
+    # The machine's own float32 matrix-product rate, the yardstick of every fit's fit_gflops.
+    matmul_load_average = os.getloadavg()[0]
+    matmul_rate = flops.matmul_gflops()
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     records = []
     for dataset in datasets:
@@ -560,6 +589,8 @@ def run_benchmark(
                 n_test=len(data["y_test"]), n_features=int(data["x_train"].shape[1]),
                 n_classes=data["n_classes"], load_seconds=data["load_seconds"],
                 data=data["description"], versions=found_versions, date=date,
+                matmul_gflops=matmul_rate, matmul_load_average=matmul_load_average,
+                load_average=os.getloadavg()[0],
             )
             record.update(result)
             record["test_accuracy"] = float(np.mean(predicted == data["y_test"]))
@@ -1001,6 +1032,51 @@ def _names(text):
     return [name for name in text.replace(",", " ").split() if name]
 
 
+def _unwritable_reason(path):
+    """Why a file could not be written at ``path`` (None if it could), found without writing anything."""
+    path = Path(path).expanduser().absolute()
+    if path.is_dir():
+        return f"{path} is a folder; give a file name"
+    if path.exists():
+        return None if os.access(path, os.W_OK) else f"{path} is not writable"
+    folder = path.parent
+    while not folder.exists():  # the first folder that exists must hold the ones to create
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, so the folder {path.parent} cannot be created"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot write in {folder}"
+    return None
+
+
+def _check_inputs(parser, args):
+    """Every path and dataset the run will need, checked before the first fit (which may be hours in)."""
+    outputs = [("--out", args.out)]
+    if args.scaling_plot:
+        outputs.append(("--scaling-plot", args.scaling_plot[0]))
+        missing = [f for f in args.scaling_plot[1:] if not Path(f).is_file()]
+        if missing:
+            parser.error(f"argument --scaling-plot: records file(s) not found: {missing}")
+    for option, path in outputs:
+        reason = path is not None and _unwritable_reason(path)
+        if reason:
+            parser.error(f"argument {option}: {reason}")
+    datasets = [args.dataset] if args.scaling else [] if args.scaling_plot else args.datasets
+    mnist_path = args.mnist_path or os.environ.get("MNIST_NPZ")
+    if "mnist" in datasets and mnist_path and not Path(mnist_path).is_file():
+        where = "--mnist-path" if args.mnist_path else "$MNIST_NPZ"
+        parser.error(f"dataset mnist: {where} names {mnist_path}, which is not a file")
+    fashion_dir = os.environ.get("FASHION_MNIST_DIR")
+    if "fashion_mnist" in datasets and fashion_dir and not Path(fashion_dir).is_dir():
+        parser.error(f"dataset fashion_mnist: $FASHION_MNIST_DIR names {fashion_dir}, which is not a folder")
+    for name in datasets:
+        if name not in DATASETS:  # a CSV: read it now, so that a bad table stops the run here
+            try:
+                hdata.load_tabular(name)
+            except (OSError, ValueError) as err:
+                parser.error(f"argument --datasets: {err}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m helpers.bench",
@@ -1076,6 +1152,7 @@ def main(argv=None):
         parser.error(
             f"argument --datasets: unknown {unknown}; choose from {list(DATASETS)} or a .csv path"
         )
+    _check_inputs(parser, args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # Each approach builds a new model, so TensorFlow counts every first predict as a
     # "retracing" and warns; nothing is traced twice for one model (pure noise here).
