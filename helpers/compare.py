@@ -145,20 +145,3 @@ def bootstrap_se(statistic, n_points, *, draws=200, seed=0):
     rng = np.random.default_rng(seed)
     values = [statistic(rng.integers(0, n_points, n_points)) for _ in range(draws)]
     return float(statistic(np.arange(n_points))), float(np.std(values, ddof=1))
-
-def paired_se_bound(discordant, n):
-    """An upper bound on ``paired_difference``'s standard error from summary shares alone.
-
-    A per-point difference d is -1, 0 or 1, so std(d, ddof=1)² <= n/(n-1) · P(d != 0) and the
-    error is at most sqrt(P(d != 0) / (n - 1)). ``discordant`` is any upper bound on P(d != 0):
-    the share of points where the two models give different labels, or, through a common
-    reference R, (1 - agreement(A, R)) + (1 - agreement(B, R)). Use it for a claim that a
-    difference is *beyond* noise (a larger error only makes that harder); never for "no
-    measurable difference", which a too-large error would make too easy.
-    """
-    if not 0.0 <= float(discordant) <= 1.0:
-        raise ValueError(f"`discordant` must be a share between 0 and 1. Received: {discordant!r}")
-    if isinstance(n, bool) or int(n) != n or n < 2:
-        raise ValueError(f"`n` must be an integer >= 2. Received: {n!r}")
-    return float(np.sqrt(float(discordant) / (int(n) - 1)))
-

@@ -97,19 +97,3 @@ def test_bootstrap_se_of_a_mean_is_close_to_its_textbook_standard_error():
         lambda rows: x[rows].mean(), len(x), seed=3)  # seeded: the same resamples
     with pytest.raises(ValueError, match=r"`draws` must be an integer >= 2\. Received draws=1"):
         bootstrap_se(lambda rows: 0.0, 10, draws=1)
-
-def test_paired_se_bound_is_never_below_the_paired_error():
-    rng = np.random.default_rng(0)
-    for share in (0.02, 0.1, 0.5):
-        a = rng.random(1000) < 0.9
-        b = np.where(rng.random(1000) < share, ~a, a)    # disagree on about `share` of the points
-        _, se = compare.paired_difference(a, b)
-        assert se <= compare.paired_se_bound(np.mean(a != b), 1000) + 1e-12
-    # Equality when every discordant point pulls the same way and there are few of them: the bound is tight.
-    a, b = np.r_[np.ones(10), np.zeros(990)], np.zeros(1000)
-    assert compare.paired_se_bound(0.01, 1000) == pytest.approx(compare.paired_difference(a, b)[1], rel=0.01)
-    with pytest.raises(ValueError, match="discordant"):
-        compare.paired_se_bound(1.5, 100)
-    with pytest.raises(ValueError, match="`n`"):
-        compare.paired_se_bound(0.1, 1)
-
