@@ -7,6 +7,11 @@ test set: test accuracy, agreement (with its floor and on the SVC's errors), fit
 seconds. The SVC is one point, its prediction timed twice: libsvm's and the same SVC by
 matrix products (``helpers.svm.rbf_svc_predict``).
 
+Every competitor is timed under one protocol (``helpers.timing``), recorded with its figures:
+each fit once, after one untimed warm-up (Keras: the compile warm-up of the harness; the SVC: a
+fit on the first 1,024 rows); each prediction of the test set, the approximations' and both of
+the SVC's, ``predict_repeats`` times after one untimed warm-up, the fastest kept and all kept.
+
     python -m helpers.pareto --out benchmarks/results-pareto-mnist.json
     python -m helpers.pareto --plot benchmarks/pareto.png benchmarks/results-pareto-mnist.json
 
@@ -24,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import bench, compare
+from helpers import bench, compare, svm
+from helpers.timing import Timing, timed
 
 METHODS = ("rff_cos", "rff", "orf", "nystroem")
 METHOD_LABELS = {
@@ -34,6 +40,8 @@ METHOD_LABELS = {
     "nystroem": "Nyström (landmarks from the training rows)",
 }
 DIMS = (1024, 2048, 4096, 8192, 16384)
+WARMUP_ROWS = bench.PREDICT_BATCH_SIZE  # rows of the SVC's untimed warm-up fit and predictions
+FIT_PROTOCOL = "once, after 1 warm-up"  # every fit: the harness times quasi_svm's so, and the SVC's here
 
 
 def _check_dims(dims):
@@ -67,8 +75,10 @@ def run_pareto(
 ):
     """Measure every (method, D) pair against the exact SVC; return ``{"reference", "points", ...}``.
 
-    ``predict_repeats``: each model predicts the test set this many times; its ``predict_seconds``
-    is the fastest (all are kept), so a burst of load on a shared machine does not move a point.
+    ``predict_repeats``: every prediction (each approximation's, and the SVC's by libsvm and by
+    BLAS) is timed this many times after one untimed warm-up; the fastest is the figure (all are
+    kept), so a burst of load on a shared machine does not move a point. Each fit is timed once,
+    after one untimed warm-up. ``result["protocol"]`` and each record say so in words.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
@@ -84,20 +94,31 @@ def run_pareto(
     data = bench.load_dataset(dataset, n_train=n_train, n_test=n_test, seed=seed, mnist_path=mnist_path)
     y_test = data["y_test"]
     keras.utils.set_random_seed(seed)
-    svc = bench.fit_reference_svc(data["x_train"], data["y_train"], data["x_test"])
-    model, svc_labels = svc["model"], svc["libsvm_labels"]
-    svc_fit_seconds, libsvm_seconds, blas_seconds = svc["fit_seconds"], svc["libsvm_seconds"], svc["blas_seconds"]
+    x_train, y_train, x_test = data["x_train"], data["y_train"], data["x_test"]
+    rows = min(WARMUP_ROWS, len(x_train))
+    bench.fit_reference_svc(x_train[:rows], y_train[:rows], x_test[:WARMUP_ROWS])  # the fit's warm-up, untimed
+    svc = bench.fit_reference_svc(x_train, y_train, x_test, libsvm_rows=1)  # its fit_seconds: the timed fit
+    model = svc["model"]
+    libsvm = timed(lambda: np.asarray(model.predict(x_test)), repeats=predict_repeats,
+                   warmup=lambda: model.predict(x_test[:WARMUP_ROWS]))
+    blas = timed(lambda: svm.rbf_svc_predict(model, x_test), repeats=predict_repeats,
+                 warmup=lambda: svm.rbf_svc_predict(model, x_test[:WARMUP_ROWS]))
+    svc_labels = libsvm.result
+    svc_fit_seconds, libsvm_seconds, blas_seconds = svc["fit_seconds"], libsvm.best, blas.best
     svc_accuracy = float(np.mean(svc_labels == y_test))
+    protocol = dict(fit=FIT_PROTOCOL, predict=libsvm.protocol)
     result = dict(
         dataset=dataset, data=data["description"], n_train=len(data["y_train"]), n_test=len(y_test),
         backend=keras.backend.backend(), device=bench.device_name(), versions=bench.versions(),
         date=time.strftime("%Y-%m-%d"), cpu_count=os.cpu_count(), gamma_factor=gamma_factor,
         max_landmarks=max_landmarks, time_budget=time_budget, predict_repeats=predict_repeats,
-        load_average_start=os.getloadavg(),
+        protocol=protocol, load_average_start=os.getloadavg(),
         reference=dict(
-            approach="sklearn_svc", fit_seconds=svc_fit_seconds,
-            predict_seconds_libsvm=libsvm_seconds, predict_seconds_blas=blas_seconds,
-            blas_equals_libsvm=float(np.mean(svc["blas_labels"] == svc_labels)), converged=svc["converged"],
+            approach="sklearn_svc", fit_seconds=svc_fit_seconds, fit_protocol=FIT_PROTOCOL,
+            predict_seconds_libsvm=libsvm_seconds, predict_seconds_libsvm_repeats=list(libsvm.seconds),
+            predict_seconds_blas=blas_seconds, predict_seconds_blas_repeats=list(blas.seconds),
+            predict_protocol=libsvm.protocol,
+            blas_equals_libsvm=float(np.mean(blas.result == svc_labels)), converged=svc["converged"],
             support_vectors=int(model.n_support_.sum()), test_accuracy=svc_accuracy,
             gamma=float(model._gamma), c=bench.SVC_C,
         ),
@@ -125,6 +146,8 @@ def run_pareto(
                 predict_repeats=predict_repeats,
             )
             accuracy = float(np.mean(labels == y_test))
+            # The harness timed the prediction after its one untimed warm-up predict: the same protocol.
+            predict_timing = Timing(tuple(record["predict_seconds_repeats"]), warmups=1)
             errors = compare.agreement_on_errors(labels, svc_labels, y_test)
             point.update(
                 test_accuracy=accuracy, agreement_with_svc=compare.agreement(labels, svc_labels),
@@ -133,6 +156,7 @@ def run_pareto(
                 fit_seconds=record["fit_seconds"], feature_seconds=record["feature_seconds"],
                 train_seconds=record["train_seconds"], predict_seconds=record["predict_seconds"],
                 predict_seconds_repeats=record["predict_seconds_repeats"],
+                fit_protocol=FIT_PROTOCOL, predict_protocol=predict_timing.protocol,
                 load_average=os.getloadavg(),
                 trainable_params=record["trainable_params"], params=record["params"],
                 peak_rss_mb=bench.peak_rss_mb(),
@@ -203,7 +227,9 @@ def build_parser():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mnist-path", help="Keras-layout mnist.npz (default: $MNIST_NPZ)")
     parser.add_argument("--time-budget", type=float, help="seconds: start no point after this; keep what was measured")
-    parser.add_argument("--predict-repeats", type=int, default=3, help="time each prediction this often, keep the fastest")
+    parser.add_argument("--predict-repeats", type=int, default=3,
+                        help="time every prediction (each approximation's, the SVC's by libsvm and by BLAS) this "
+                             "often after one warm-up, keep the fastest")
     parser.add_argument("--out", help="write the records here as JSON (rewritten after every point)")
     parser.add_argument("--plot", nargs=2, metavar=("PNG", "RECORDS"), help="draw the figure of a records file")
     return parser

@@ -25,6 +25,12 @@ def test_every_method_and_size_is_measured_against_the_svc(study):
     ]
     ref = result["reference"]
     assert ref["test_accuracy"] > 0.9 and ref["blas_equals_libsvm"] == 1.0 and ref["support_vectors"] > 0
+    # One protocol for every competitor, recorded: the SVC's two predictions as often as each model's.
+    assert result["protocol"] == {"fit": "once, after 1 warm-up", "predict": "best of 2, after 1 warm-up"}
+    assert (ref["fit_protocol"], ref["predict_protocol"]) == (result["protocol"]["fit"], result["protocol"]["predict"])
+    for how in ("libsvm", "blas"):
+        repeats = ref[f"predict_seconds_{how}_repeats"]
+        assert len(repeats) == 2 and ref[f"predict_seconds_{how}"] == min(repeats) > 0
     measured = [(p["method"], p["output_dim"]) for p in result["points"] if "skipped" not in p]
     assert measured == [(m, d) for m in pareto.METHODS for d in (64, 128) if (m, d) != ("nystroem", 128)]
     for p in result["points"]:
@@ -35,6 +41,7 @@ def test_every_method_and_size_is_measured_against_the_svc(study):
         assert p["predict_seconds"] > 0 and p["fit_seconds"] >= p["feature_seconds"] > 0
         assert p["params"]["feature_map"] == p["method"] and p["params"]["gamma_factor"] == 1.0
         assert len(p["predict_seconds_repeats"]) == 2 and p["predict_seconds"] == min(p["predict_seconds_repeats"])
+        assert (p["fit_protocol"], p["predict_protocol"]) == (ref["fit_protocol"], ref["predict_protocol"])
     assert result["stopped"] is None
 
 
