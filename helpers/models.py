@@ -307,48 +307,27 @@ def fit_quasi_svm(
         )
     head = keras.layers.Dense(n_classes, kernel_initializer="zeros")
     start = time.perf_counter()
-    rff, features = _feature_layer_and_features(feature_map, x_train, output_dim, float(scale), seed)
+    rff, features = quasi_svm_feature_layer(feature_map, x_train, output_dim, float(scale), seed)
     model = keras.Sequential([keras.Input(shape=(n_features,)), rff, head], name="quasi_svm")
     feature_seconds = time.perf_counter() - start
-
-    # The same Dense layer, trained on the cached features: its weights are the model's.
-    trainer = keras.Sequential([keras.Input(shape=(output_dim,)), head], name="quasi_svm_head")
     if l2 is None and c is not None:
         l2 = quasi_svm_l2(c, len(x_train), n_classes, output_dim, loss)
-    if l2:
-        # Keras 3 attaches a regularizer to a weight when the weight is created: the head was built
-        # with the model above, so the penalty goes on its kernel variable itself (and on the layer,
-        # for its config). Setting only ``head.kernel_regularizer`` here would train without it.
-        head.kernel_regularizer = keras.regularizers.l2(l2)
-        head.kernel.regularizer = head.kernel_regularizer
-    steps = epochs * int(np.ceil(len(features) / batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
-    trainer.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=schedule), loss=loss, jit_compile=True
-    )
-
-    warmup_seconds = 0.0
-    if warmup:
-        warmup_seconds = warm_up_fit(trainer, features, y_train_onehot, batch_size)
 
     callbacks, curve, monitor_seconds = [], [], 0.0
     if monitor is not None:
         start = time.perf_counter()
-        monitor_features = _features(rff, monitor[0], output_dim)
+        monitor_features = quasi_svm_features(rff, monitor[0], output_dim)
         monitor_labels = np.asarray(monitor[1])
         monitor_seconds = time.perf_counter() - start
         callbacks.append(_CurveCallback(monitor_features, monitor_labels, curve))
-
-    start = time.perf_counter()
-    trainer.fit(
-        features, y_train_onehot, epochs=epochs, batch_size=batch_size, verbose=verbose,
-        callbacks=callbacks,
+    head_info = fit_quasi_svm_head(
+        head, features, y_train_onehot, epochs=epochs, batch_size=batch_size,
+        learning_rate=learning_rate, loss=loss, l2=l2, warmup=warmup, callbacks=callbacks,
+        verbose=verbose,
     )
-    elapsed = time.perf_counter() - start
-    train_seconds = elapsed - sum(c.paused for c in callbacks)
+    train_seconds, warmup_seconds = head_info["train_seconds"], head_info["warmup_seconds"]
     del features
 
-    head.kernel_regularizer = head.kernel.regularizer = None  # the returned model predicts; no penalty
     if feature_map == "nystroem":
         start = time.perf_counter()
         model = approximations.fold_nystroem(rff, head, _nystroem_scale(output_dim), name="quasi_svm")
@@ -372,8 +351,12 @@ def fit_quasi_svm(
 FEATURE_MAPS = ("rff", "rff_cos", "orf", "nystroem")
 
 
-def _feature_layer_and_features(feature_map, x, output_dim, scale, seed):
-    """The built feature layer of ``feature_map`` and its features of ``x`` (float32 numpy)."""
+def quasi_svm_feature_layer(feature_map, x, output_dim, scale, seed):
+    """The built feature layer of ``feature_map`` and its features of ``x`` (float32 numpy).
+
+    ``fit_quasi_svm``'s first half; a study that trains many heads on one draw of features
+    (``helpers.tuning``) calls it once and ``fit_quasi_svm_head`` for each head.
+    """
     from helpers import approximations
     from helpers.layers import RandomFourierFeatures, RandomFourierFeaturesSinCos
 
@@ -385,7 +368,7 @@ def _feature_layer_and_features(feature_map, x, output_dim, scale, seed):
         kind = RandomFourierFeaturesSinCos if feature_map == "rff" else RandomFourierFeatures
         layer = kind(output_dim=output_dim, scale=scale, kernel_initializer="gaussian", seed=seed)
     layer.build((None, x.shape[1]))
-    return layer, _features(layer, x, output_dim)
+    return layer, quasi_svm_features(layer, x, output_dim)
 
 
 def _nystroem_scale(output_dim):
@@ -393,8 +376,8 @@ def _nystroem_scale(output_dim):
     return math.sqrt(output_dim // 2)
 
 
-def _features(layer, x, output_dim):
-    """Cached training features: RFF-type layers as they are, Nyström's times √F (see fit_quasi_svm)."""
+def quasi_svm_features(layer, x, output_dim):
+    """Cached features of ``x``: RFF-type layers' as they are, Nyström's times √F (see fit_quasi_svm)."""
     from helpers import approximations
 
     if isinstance(layer, approximations.NystroemFeatures):
@@ -402,6 +385,36 @@ def _features(layer, x, output_dim):
         features *= np.float32(_nystroem_scale(output_dim))
         return features
     return rff_features(layer, x)
+
+
+def fit_quasi_svm_head(head, features, y_onehot, *, epochs, batch_size, learning_rate, loss, l2,
+                       warmup=True, callbacks=(), verbose=0):
+    """Train the ``Dense`` layer ``head`` on cached ``features``: ``fit_quasi_svm``'s second half.
+
+    Adam with its learning rate cosine-decayed to 0 over the whole fit, ``jit_compile=True``,
+    L2 factor ``l2`` on the kernel (0 or None: none) during the fit only. ``head`` may already
+    sit in a model (its weights are then that model's). Returns ``dict(train_seconds,
+    warmup_seconds)``; ``train_seconds`` leaves out what callbacks spent with their clock stopped.
+    """
+    import time
+
+    trainer = keras.Sequential([keras.Input(shape=(features.shape[1],)), head], name="quasi_svm_head")
+    if l2:
+        # Keras 3 attaches a regularizer to a weight when the weight is created: the head may have
+        # been built already, so the penalty goes on its kernel variable itself (and on the layer,
+        # for its config). Setting only ``head.kernel_regularizer`` would train without it.
+        head.kernel_regularizer = keras.regularizers.l2(l2)
+        head.kernel.regularizer = head.kernel_regularizer
+    steps = epochs * int(np.ceil(len(features) / batch_size))
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule), loss=loss, jit_compile=True)
+    warmup_seconds = warm_up_fit(trainer, features, y_onehot, batch_size) if warmup else 0.0
+    callbacks = list(callbacks)
+    start = time.perf_counter()
+    trainer.fit(features, y_onehot, epochs=epochs, batch_size=batch_size, verbose=verbose, callbacks=callbacks)
+    train_seconds = time.perf_counter() - start - sum(getattr(c, "paused", 0.0) for c in callbacks)
+    head.kernel_regularizer = head.kernel.regularizer = None  # the trained head predicts; no penalty
+    return dict(train_seconds=train_seconds, warmup_seconds=warmup_seconds)
 
 
 class _CurveCallback(keras.callbacks.Callback):
