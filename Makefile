@@ -32,7 +32,7 @@ lab: setup
 
 test: setup
 	SVM_TUTORIAL_SMOKE=1 $(BIN)/python -m pytest --nbval-lax tests notebooks
-	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/test_layers.py tests/test_layers_sincos.py tests/test_approximations.py tests/test_models.py tests/test_convergence.py tests/test_svm.py tests/test_streaming.py tests/test_distributed.py
+	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/test_layers.py tests/test_layers_sincos.py tests/test_approximations.py tests/test_models.py tests/test_convergence.py tests/test_svm.py tests/test_streaming.py tests/test_distributed.py tests/test_sgd_svm.py
 
 reports: setup
 	$(BIN)/python -m helpers.reports $(PARAMS) --out reports
