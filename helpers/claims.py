@@ -68,7 +68,7 @@ class Claim:
         """The value as the table shows it: with its ± 2 SE interval and seeds where it has one."""
         if self.se is None:
             return fmt(self.value)
-        seeds = f", {self.n_samples} seeds" if self.n_samples else ""
+        seeds = f", {self.n_samples} values" if self.n_samples else ""
         low, high = self.interval
         return f"{fmt(self.value)} ± {fmt(SE_WIDTH * self.se)} [{fmt(low)}, {fmt(high)}]{seeds}"
 

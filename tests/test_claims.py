@@ -280,7 +280,7 @@ def test_a_kernel_saves_the_claims_where_the_cli_reads_them(tmp_path, capsys):
     nbformat.write(nb, path)
     assert [o.output_type for o in nb.cells[0].outputs] == ["stream", "display_data"]
     assert main([str(path)]) == 0
-    assert ("  ✓ holds: half (measured 0.5 ± 0.02309 [0.4769, 0.5231], 3 seeds, needs ≥ 0.2 "
+    assert ("  ✓ holds: half (measured 0.5 ± 0.02309 [0.4769, 0.5231], 3 values, needs ≥ 0.2 "
             "(all of ± 2 SE); smoke_at_least; basis: noise)") in capsys.readouterr().out
 
 
@@ -360,5 +360,5 @@ def test_the_saved_claim_keeps_its_interval_for_the_command_line(tmp_path, capsy
     claims = Claims(verbose=False)
     claims.check("seeds", [0.97, 0.972, 0.974], at_least=0.9, basis="noise: 3 seeds")
     assert main([str(save_notebook(tmp_path / "nb.ipynb", claims))]) == 0
-    assert ("✓ holds: seeds (measured 0.972 ± 0.002309 [0.9697, 0.9743], 3 seeds, needs ≥ 0.9 "
+    assert ("✓ holds: seeds (measured 0.972 ± 0.002309 [0.9697, 0.9743], 3 values, needs ≥ 0.9 "
             "(all of ± 2 SE); basis: noise: 3 seeds)") in capsys.readouterr().out
