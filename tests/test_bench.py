@@ -81,6 +81,22 @@ def test_four_class_records_are_complete_and_sane(four_class_records):
     }
     for approach, count in counts.items():
         assert records[approach]["trainable_params"] == count
+    # Multiply-adds of each Keras fit, counted by hand (d = 7, K = 4, 2 epochs; helpers.flops):
+    # per row forward + weight gradient (+ input gradient above the first trained layer).
+    layers = [7 * 128, 128 * 64, 64 * 32, 32 * 16, 16 * 4]
+    multiply_adds = {
+        # Fixed 7 -> 4096 cosines, a trained Dense(4) on 160 rows; 40 validation rows, forward only.
+        "seed_quasi_svm": 2 * (160 * (7 * 4096 + 2 * 4096 * 4) + 40 * (7 * 4096 + 4096 * 4)),
+        # Features once (one 7 x 4096 projection, cos and sin of it), then a Dense(4) on 8192 of them.
+        "quasi_svm": 200 * 7 * 4096 + 2 * 200 * 2 * 8192 * 4,
+        "deep_hinge": 2 * 200 * (2 * sum(layers) + sum(layers[1:])),
+    }
+    for approach, count in multiply_adds.items():
+        record = records[approach]
+        assert record["fit_multiply_adds"] == count
+        assert record["fit_gflops"] == pytest.approx(2 * count / record["fit_seconds"] / 1e9, rel=1e-6)
+    assert records["linear_svm"]["fit_multiply_adds"] is None  # a solver, not a Keras fit by epochs
+    assert all(r["matmul_gflops"] == records["quasi_svm"]["matmul_gflops"] > 0 for r in four_class_records)
 
 
 def test_records_table(four_class_records):
