@@ -4,7 +4,8 @@
   ``require_bool``: stop a notebook at once with a ``ValueError`` that names the parameter.
 - ``require_known_parameters``: stop when papermill passed a name the ``parameters`` cell lacks
   (papermill itself only warns, and the notebook would run its default).
-- ``require_tabular``: load the CSV parameter, errors naming ``data_path``/``label_column``.
+- ``require_tabular``: load the CSV parameter, errors naming ``data_path``/``label_column``;
+  ``require_rows_per_class``: enough training rows in every class after the test split.
 - ``smoke_size``: the full value, or a tiny one in smoke mode.
 - ``env_flag``, ``env_size``: defaults from environment variables (CI's smoke switch, Binder's sizes),
   read after the ``parameters`` cell so that cell stays plain literals papermill can parse.
@@ -192,6 +193,31 @@ def require_tabular(data_path, label_column=None):
         return load_tabular(path, label_column=label_column)
     except ValueError as err:
         raise ValueError(f"Parameters `data_path`/`label_column`: {err}") from None
+
+
+def require_rows_per_class(y, class_names, *, test_size, seed, minimum, why):
+    """Stop unless the stratified test split leaves every class at least ``minimum`` training rows.
+
+    The split is the one the notebook makes next (``train_test_split`` with ``stratify=y`` and
+    ``random_state=seed``; it depends on the labels only), so the check is exact, and a table
+    with tiny classes stops here instead of deep in a cross-validation. ``why`` says what needs them.
+    """
+    from sklearn.model_selection import train_test_split
+
+    y = np.asarray(y)
+    try:
+        y_train = train_test_split(np.arange(len(y)), y, test_size=test_size, stratify=y, random_state=seed)[2]
+    except ValueError as err:
+        raise ValueError(f"Parameters `data_path`/`test_size`: the stratified split of {len(y)} rows "
+                         f"(test_size={test_size}) is impossible: {err}") from None
+    counts = np.bincount(y_train, minlength=len(class_names))
+    small = [(name, int(n)) for name, n in zip(class_names, counts) if n < minimum]
+    if small:
+        shown = ", ".join(f"{name!r}: {n}" for name, n in small[:10]) + (", ..." if len(small) > 10 else "")
+        raise ValueError(
+            f"Parameter `data_path`: {len(small)} of {len(class_names)} classes have fewer than {minimum} training "
+            f"rows after the test split (test_size={test_size}) of the {len(y)} rows used ({shown}); this notebook "
+            f"needs at least {minimum} per class: {why}. Merge or drop the small classes, add rows, or lower `test_size`.")
 
 
 def env_flag(variable):

@@ -186,8 +186,13 @@ def _kernel_options(sockets_dir, managers):
     return {"kernel_manager_class": ReportKernelManager}
 
 
-def _stop_kernels(managers):
-    """Kill the kernels an interrupted run started (papermill had no chance to shut them down)."""
+# The kernel managers of the run under way: an interrupt kills their kernels before anything
+# else, so that no kernel outlives the run or writes its complaints about closed sockets.
+_KERNELS = []
+
+
+def _stop_kernels(managers=_KERNELS):
+    """Kill the kernels an interrupted run started (papermill has no chance to shut them down)."""
     for manager in managers:
         process = getattr(getattr(manager, "provisioner", None), "process", None)
         if process is not None and process.poll() is None:
@@ -492,7 +497,8 @@ def run_reports(runs, out_dir="reports", log=print):
         _recover(out_dir, log)
         _check_replaceable(out_dir)
         staging.mkdir()
-        summaries, managers = [], []
+        summaries, managers = [], _KERNELS
+        managers.clear()
         try:
             with tempfile.TemporaryDirectory(prefix="svm-kernel-") as sockets_dir:
                 kernel_options = _kernel_options(sockets_dir, managers)
@@ -510,6 +516,7 @@ def run_reports(runs, out_dir="reports", log=print):
                 _stop_kernels(managers)
                 shutil.rmtree(staging, ignore_errors=True)
             raise
+        managers.clear()
         with _signals_held() as held:
             _replace(staging, out_dir)
     log(f"Reports written to {out_dir / 'index.html'}")
@@ -534,6 +541,7 @@ def _parse_args(argv):
 def _signals_raise():
     """SIGINT and SIGTERM raise ReportInterrupted while the block runs (main thread only)."""
     def interrupt(signum, frame):
+        _stop_kernels()
         raise ReportInterrupted(signum)
 
     if threading.current_thread() is not threading.main_thread():
