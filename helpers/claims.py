@@ -233,7 +233,7 @@ class Claims:
             display(self)  # HTML, plain text and the JSON of MIME_TYPE, via _repr_mimebundle_
         else:
             print(self.text())
-        bad = [c for c in self.records.values() if not c.holds]  # FLIP: or not c.basis
+        bad = [c for c in self.records.values() if not c.holds or not c.basis]
         if bad and strict:
             raise ClaimsFailed("\n".join([self._heading()] + [_line(c) for c in bad]))
 

@@ -300,6 +300,9 @@ def test_a_claim_without_a_basis_is_marked_and_fails_the_command_line(tmp_path, 
     assert [c.basis for c in claims.without_basis] == [None]
     assert claims.text().splitlines()[0].endswith("2 of 2 claims hold; ✗ 1 without a basis")
     assert "✗ no basis</td>" in claims._repr_mimebundle_()["text/html"]
+    with pytest.raises(ClaimsFailed, match=r"has none \(measured 0\.5, needs ≥ 0\.4; ✗ NO BASIS\)"):
+        claims.report()
+    claims.report(strict=False)  # a user's own data: shown, not raised
     assert main([str(save_notebook(tmp_path / "nb.ipynb", claims))]) == 1
     out = capsys.readouterr().out
     assert "  ✓ holds: has none (measured 0.5, needs ≥ 0.4; ✗ NO BASIS)" in out
