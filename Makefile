@@ -1,5 +1,6 @@
 # make lab       set up .venv (first time only) and open the tutorial in JupyterLab
-# make test      the test suite: units, notebooks (papermill + nbval, smoke mode), then JAX
+# make test      the test suite: units, notebooks (papermill + nbval, smoke mode); then the
+#                backend-neutral tests on JAX and on PyTorch
 # make reports   run the notebooks as reports into reports/ (PARAMS=params/smoke.yaml for a quick one)
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,6 +9,11 @@ PARAMS ?= params/default.yaml
 MATHJAX := tests/mathjax/node_modules/.package-lock.json
 # TensorFlow's C++ start-up logs would otherwise fill the terminal and the notebook outputs.
 export TF_CPP_MIN_LOG_LEVEL ?= 3
+# The tests of what must hold on every Keras backend (helpers is written with keras.ops): `make test`
+# runs them on TensorFlow with the rest, then again on JAX and on PyTorch.
+BACKEND_NEUTRAL_TESTS := tests/test_layers.py tests/test_layers_sincos.py tests/test_approximations.py \
+	tests/test_models.py tests/test_convergence.py tests/test_svm.py tests/test_streaming.py \
+	tests/test_distributed.py tests/test_sgd_svm.py
 # Jupyter refuses to start as root (containers, CI machines) unless told it may.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -32,7 +38,8 @@ lab: setup
 
 test: setup
 	SVM_TUTORIAL_SMOKE=1 $(BIN)/python -m pytest --nbval-lax tests notebooks
-	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/test_layers.py tests/test_layers_sincos.py tests/test_approximations.py tests/test_models.py tests/test_convergence.py tests/test_svm.py tests/test_streaming.py tests/test_distributed.py tests/test_sgd_svm.py
+	KERAS_BACKEND=jax $(BIN)/python -m pytest $(BACKEND_NEUTRAL_TESTS)
+	KERAS_BACKEND=torch $(BIN)/python -m pytest $(BACKEND_NEUTRAL_TESTS)
 
 reports: setup
 	$(BIN)/python -m helpers.reports $(PARAMS) --out reports
