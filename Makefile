@@ -1,6 +1,6 @@
 # make lab       set up .venv (first time only) and open the tutorial in JupyterLab
-# make test      the test suite: units, notebooks (papermill + nbval, smoke mode); then the
-#                backend-neutral tests on JAX and on PyTorch
+# make test      the test suite: units, notebooks (papermill + nbval, smoke mode), JupyterLab in a
+#                browser; then the backend-neutral tests on JAX and on PyTorch
 # make reports   run the notebooks as reports into reports/ (PARAMS=params/smoke.yaml for a quick one)
 PYTHON ?= python3
 VENV ?= .venv
