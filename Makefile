@@ -1,6 +1,7 @@
 # make lab       set up .venv (first time only) and open the tutorial in JupyterLab
 # make test      the test suite: units, notebooks (papermill + nbval, smoke mode), JupyterLab in a
-#                browser; then the backend-neutral tests on JAX and on PyTorch
+#                browser, the course site; then the backend-neutral tests on JAX and on PyTorch
+# make site      the course site: the committed notebooks as saved, in build/site (open index.html)
 # make reports   run the notebooks as reports into reports/ (PARAMS=params/smoke.yaml for a quick one)
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,14 +15,15 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 BACKEND_NEUTRAL_TESTS := tests/test_layers.py tests/test_layers_sincos.py tests/test_approximations.py \
 	tests/test_models.py tests/test_convergence.py tests/test_svm.py tests/test_streaming.py \
 	tests/test_distributed.py tests/test_sgd_svm.py
+SITE_OUT ?= build/site
 # Jupyter refuses to start as root (containers, CI machines) unless told it may.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test reports
+.PHONY: setup lab test reports site site-html
 
 setup: $(VENV)/.installed $(MATHJAX)
 
-$(VENV)/.installed: requirements.txt requirements-test.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-test.txt requirements-site.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt -e .
@@ -40,6 +42,15 @@ test: setup
 	SVM_TUTORIAL_SMOKE=1 $(BIN)/python -m pytest --nbval-lax tests notebooks
 	KERAS_BACKEND=jax $(BIN)/python -m pytest $(BACKEND_NEUTRAL_TESTS)
 	KERAS_BACKEND=torch $(BIN)/python -m pytest $(BACKEND_NEUTRAL_TESTS)
+
+# Sphinx + MyST-NB + sphinx-book-theme (site/conf.py); nothing is executed, warnings are errors.
+site: setup
+	@$(MAKE) --no-print-directory site-html
+
+# The build alone, in an environment already set up (tests/test_site.py runs it in a clean copy).
+site-html:
+	$(BIN)/sphinx-build -b html -c site -W --keep-going -q . $(SITE_OUT)
+	@echo "The course site: $(SITE_OUT)/index.html"
 
 reports: setup
 	$(BIN)/python -m helpers.reports $(PARAMS) --out reports
