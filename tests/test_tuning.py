@@ -66,6 +66,13 @@ def test_the_cli_writes_a_complete_record(tiny_mnist, tmp_path, capsys):
     # 60 validation rows of bright squares: far above chance (0.1) for the best setting.
     assert max(r["mean"] for r in record["stages"]["c"]["summary"]) > 0.5
     assert set(record["before_after"]) >= {"old", "new", "difference", "difference_se", "no_loss_beyond_noise"}
+    decision = record["decision"]
+    assert decision["defaults"] == record["before_after"]["new"]["setting"]
+    if decision["rule_choice"]["no_loss_beyond_noise"]:  # then the rule's choice stands
+        assert decision["defaults"]["c"] == record["stages"]["c"]["chosen"]["c"]
+    else:  # else the best mean of the last stage
+        best = max(record["stages"]["c"]["summary"], key=lambda r: r["mean"])
+        assert decision["defaults"]["c"] == best["c"] and decision["defaults"]["epochs"] == best["epochs"]
     assert "stage c:" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         tuning.main(["--c-grid", "0,1"])
