@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 # runs them on TensorFlow with the rest, then again on JAX and on PyTorch.
 BACKEND_NEUTRAL_TESTS := tests/test_layers.py tests/test_layers_sincos.py tests/test_approximations.py \
 	tests/test_models.py tests/test_convergence.py tests/test_svm.py tests/test_streaming.py \
-	tests/test_distributed.py tests/test_sgd_svm.py
+	tests/test_distributed.py tests/test_sgd_svm.py tests/test_kernel_svm.py
 SITE_OUT ?= build/site
 # Jupyter refuses to start as root (containers, CI machines) unless told it may.
 LAB_FLAGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
