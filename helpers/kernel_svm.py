@@ -22,6 +22,7 @@ times that; both give the same feature inner products on the rows they span.
 
 import math
 import time
+import warnings
 
 import numpy as np
 
@@ -120,7 +121,7 @@ def _polish_binary(features, signs, weights, bias, c, mu, max_rounds=20):
     step is exact in float64. Returns ``(weights, bias)``, or None if it did not settle in
     ``max_rounds`` (the active-set iteration can cycle; the caller keeps the smoothed solution).
     """
-    from scipy.linalg import LinAlgError, solve
+    from scipy.linalg import LinAlgError, LinAlgWarning, solve
 
     margin = 1.0 - signs * (features @ weights + bias)
     free = (margin > 0.0) & (margin < mu)
@@ -133,7 +134,9 @@ def _polish_binary(features, signs, weights, bias, c, mu, max_rounds=20):
         system[-1, -1] = 0.0
         rhs = np.append(signs[free] - rows @ (features.T @ a_bound), -a_bound.sum())
         try:
-            solution = solve(system, rhs, check_finite=False)
+            with warnings.catch_warnings():  # near-duplicate rows: the checks below judge the result
+                warnings.simplefilter("ignore", LinAlgWarning)
+                solution = solve(system, rhs, check_finite=False)
         except LinAlgError:
             return None
         a = a_bound.copy()
@@ -251,3 +254,34 @@ def fit_kernel_svm(x, y, *, gamma, c, loss="hinge", landmarks=None, tol=1e-4, se
         c=c,
         fit=fit,
     )
+
+
+def libsvm_objective(estimator, x, y):
+    """scikit-learn's primal at a fitted RBF ``SVC`` (two classes) or ``OneVsRestClassifier(SVC)``.
+
+    For each binary SVC, from its dual coefficients a (``dual_coef_``, a_i = s_i β_i on the
+    support vectors): ``½ aᵀ K_SV a + C Σ_i max(0, 1 − s_i f(x_i))``, f its decision function
+    on the training rows (x, y); summed over the one-vs-rest problems, as
+    :func:`fit_kernel_svm`'s ``info["objective"]``.
+    """
+    from sklearn.multiclass import OneVsRestClassifier
+
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y)
+    if isinstance(estimator, OneVsRestClassifier) and len(estimator.estimators_) == 1:
+        pairs = [(estimator.estimators_[0], y == estimator.classes_[1])]  # two classes: one problem
+    elif isinstance(estimator, OneVsRestClassifier):
+        pairs = [(binary, y == label) for binary, label in zip(estimator.estimators_, estimator.classes_)]
+    else:
+        if len(getattr(estimator, "classes_", ())) != 2:
+            raise ValueError("`estimator` must be a fitted two-class SVC or a OneVsRestClassifier of SVCs")
+        pairs = [(estimator, y == estimator.classes_[1])]
+    total = 0.0
+    for binary, positive in pairs:
+        if getattr(binary, "kernel", None) != "rbf":
+            raise ValueError(f"Expected RBF SVCs. Received kernel={getattr(binary, 'kernel', None)!r}")
+        vectors, coef = binary.support_vectors_, binary.dual_coef_[0]
+        penalty = 0.5 * coef @ _rbf(vectors, vectors, binary._gamma) @ coef  # the γ libsvm used
+        signs = np.where(positive, 1.0, -1.0)
+        total += penalty + binary.C * np.maximum(0.0, 1.0 - signs * binary.decision_function(x)).sum()
+    return float(total)
