@@ -401,7 +401,7 @@ def fit_quasi_svm_head(head, features, y_onehot, *, epochs, batch_size, learning
     kernel (0 or None: none) during the fit only. On TensorFlow the step runs without XLA: on
     this project's shared 2-core CPU its oneDNN matmul trained the 8,192-feature head 1.3x
     (batch 128) and 2.4-4.7x (batch 512-4,096) faster per epoch than XLA's, one timing each
-    under load; other backends compile with XLA. The
+    under load; JAX compiles with XLA, PyTorch runs eagerly (Keras' "auto"). The
     features become one backend tensor before the fit: handed over as numpy, Keras' TensorFlow
     data adapter spent seconds per fit converting them. ``head`` may already
     sit in a model (its weights are then that model's). Returns ``dict(train_seconds,
@@ -418,7 +418,9 @@ def fit_quasi_svm_head(head, features, y_onehot, *, epochs, batch_size, learning
         head.kernel.regularizer = head.kernel_regularizer
     steps = epochs * int(np.ceil(len(features) / batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
-    jit = keras.backend.backend() != "tensorflow"
+    # XLA on JAX; not on TensorFlow's CPU (slower, above) nor PyTorch, whose "auto" is eager: there
+    # jit_compile=True meant torch.compile, 77 s of warm-up for a 0.1 s eager one on a 400-row test fit.
+    jit = False if keras.backend.backend() == "tensorflow" else "auto"
     trainer.compile(optimizer=keras.optimizers.Adam(learning_rate=schedule), loss=loss, jit_compile=jit)
     features, y_onehot = keras.ops.convert_to_tensor(features), keras.ops.convert_to_tensor(y_onehot)
     warmup_seconds = warm_up_fit(trainer, features, y_onehot, batch_size) if warmup else 0.0
