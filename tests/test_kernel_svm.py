@@ -13,7 +13,6 @@ import os
 import time
 import warnings
 
-import keras
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
