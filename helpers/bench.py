@@ -207,17 +207,11 @@ def _n_fit(n, validation_split):
 
 def _warm_up_keras(model, x, y, batch_size, validation_split=0.0, predict_rows=None):
     """Compile ``model``'s train and predict steps before the clock starts (weights restored)."""
-    from helpers import models
+    from helpers import timing
 
     start = time.perf_counter()
-    n_fit = _n_fit(len(x), validation_split)
-    validation_data = None
-    if validation_split:
-        # Same full/partial batch shapes for the validation pass as the timed fit will see.
-        n_val = len(x) - n_fit
-        val_rows = min(n_val, batch_size + n_val % batch_size)
-        validation_data = (x[-val_rows:], y[-val_rows:])
-    models.warm_up_fit(model, x, y, batch_size, n_fit=n_fit, validation_data=validation_data)
+    # The warm-up every timed Keras fit gets (helpers.timing): the fit's own batch shapes, validation included.
+    timing.warm_up_keras_fit(model, x, y, batch_size=batch_size, validation_split=validation_split)
     _warm_up_predict(model, x, predict_rows or len(x))
     return time.perf_counter() - start
 
