@@ -142,6 +142,9 @@ def test_pages_link_in_order_launch_and_search(site):
                 if name != "index":
                     page.locator("a.right-next").click()
                     assert page.url.endswith(f"/notebooks/{name}.html"), (name, page.url)
+                # A large lesson page can still be loading after the click: wait for its launch links.
+                page.wait_for_load_state("load")
+                page.locator(".dropdown-launch-buttons a").first.wait_for(state="attached", timeout=60_000)
                 launch = {a.inner_text().strip(): a.get_attribute("href")
                           for a in page.locator(".dropdown-launch-buttons a").all()}
                 notebook = f"notebooks/{name if name in NOTEBOOKS else NOTEBOOKS[0]}.ipynb"  # others open 01
